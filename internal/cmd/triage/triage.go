@@ -1,0 +1,170 @@
+// Package triage implements `bot triage`: triage a pod on a live cluster or
+// a recorded incident bundle, and print the report.
+package triage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/oombot/oombot/internal/bundle"
+	"github.com/oombot/oombot/internal/cmd/factory"
+	"github.com/oombot/oombot/internal/render"
+	"github.com/oombot/oombot/internal/triage"
+)
+
+// Usage is the command's help text.
+const Usage = `Usage:
+  bot triage --bundle DIR [-o text|json]
+  bot triage POD [-n NAMESPACE] [-c CONTAINER] [--context NAME] [--kubeconfig FILE]
+             [--prometheus URL] [--since 6h] [--fired-at RFC3339] [-o text|json]
+
+Triage an OOMKilled or OutOfMemoryError pod: gather its termination, restarts,
+limits and JVM flags, logs, events, rollout history and memory trends, match
+the evidence against playbooks and print a diagnosis that cites its evidence.
+
+With --bundle, no cluster and no credentials are needed: the bundle is replayed
+through the same sources as a live cluster.
+`
+
+// Options are the parsed flags.
+type Options struct {
+	Bundle     string
+	Pod        string
+	Namespace  string
+	Container  string
+	Context    string
+	Kubeconfig string
+	Prometheus string
+	Playbooks  string
+	Output     string
+	Since      time.Duration
+	FiredAt    string
+	Timeout    time.Duration
+	Verbose    bool
+}
+
+// Run parses args and triages. The returned error is what to print; the
+// exit code is 2 for usage errors, 1 otherwise.
+func Run(ctx context.Context, io factory.IOStreams, args []string) error {
+	o, err := parse(args)
+	if err != nil {
+		return err
+	}
+	return run(ctx, io, o)
+}
+
+// UsageError marks a command-line mistake (exit status 2).
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+func parse(args []string) (Options, error) {
+	var o Options
+	fs := pflag.NewFlagSet("triage", pflag.ContinueOnError)
+	fs.SetOutput(discard{})
+	fs.StringVar(&o.Bundle, "bundle", "", "triage a recorded incident bundle directory instead of a live cluster")
+	fs.StringVarP(&o.Namespace, "namespace", "n", "", "namespace of the pod (default: the kubeconfig context's)")
+	fs.StringVarP(&o.Container, "container", "c", "", "container to focus on (default: the OOMKilled one)")
+	fs.StringVar(&o.Context, "context", "", "kubeconfig context")
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", "", "path to a kubeconfig file")
+	fs.StringVar(&o.Prometheus, "prometheus", "", "Prometheus base URL for memory trends")
+	fs.StringVar(&o.Playbooks, "playbooks", "", "directory of playbooks (default: the built-in set)")
+	fs.StringVarP(&o.Output, "output", "o", "text", "output format: text or json")
+	fs.DurationVar(&o.Since, "since", 6*time.Hour, "how far before the alert to read metrics")
+	fs.StringVar(&o.FiredAt, "fired-at", "", "when the alert fired (RFC3339; default now, or the bundle's firedAt)")
+	fs.DurationVar(&o.Timeout, "timeout", 60*time.Second, "overall deadline")
+	fs.BoolVarP(&o.Verbose, "verbose", "v", false, "show every trend, event and playbook considered")
+	if err := fs.Parse(args); err != nil {
+		return o, &UsageError{Msg: err.Error() + "\n\n" + Usage}
+	}
+	rest := fs.Args()
+	switch {
+	case o.Bundle != "" && len(rest) > 0:
+		return o, &UsageError{Msg: "give either --bundle DIR or a pod name, not both\n\n" + Usage}
+	case o.Bundle == "" && len(rest) != 1:
+		return o, &UsageError{Msg: "need exactly one pod name (or --bundle DIR)\n\n" + Usage}
+	}
+	if len(rest) == 1 {
+		o.Pod = rest[0]
+	}
+	if o.Output != "text" && o.Output != "json" {
+		return o, &UsageError{Msg: fmt.Sprintf("unknown output format %q: use text or json", o.Output)}
+	}
+	return o, nil
+}
+
+func run(ctx context.Context, io factory.IOStreams, o Options) error {
+	set, warnings, err := factory.Playbooks(o.Playbooks)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(io.Err, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	for _, w := range warnings {
+		logger.Warn(w)
+	}
+
+	var (
+		engine *triage.Engine
+		req    triage.Request
+	)
+	if o.Bundle != "" {
+		b, err := bundle.Load(o.Bundle)
+		if err != nil {
+			return err
+		}
+		engine, err = factory.BundleEngine(b)
+		if err != nil {
+			return err
+		}
+		m := b.Manifest
+		req = triage.Request{Cluster: m.Target.Cluster, Namespace: m.Target.Namespace, Pod: m.Target.Pod,
+			Container: m.Target.Container, FiredAt: m.FiredAt, Alert: m.Alert}
+		if o.Container != "" {
+			req.Container = o.Container
+		}
+	} else {
+		client, ns, ctxName, err := factory.Cluster(factory.KubeOptions{Kubeconfig: o.Kubeconfig, Context: o.Context, Namespace: o.Namespace})
+		if err != nil {
+			return err
+		}
+		engine, err = factory.LiveEngine(client, o.Prometheus)
+		if err != nil {
+			return err
+		}
+		req = triage.Request{Cluster: ctxName, Namespace: ns, Pod: o.Pod, Container: o.Container}
+	}
+	if o.FiredAt != "" {
+		t, err := time.Parse(time.RFC3339, o.FiredAt)
+		if err != nil {
+			return &UsageError{Msg: fmt.Sprintf("--fired-at %q: want RFC3339, e.g. 2026-03-14T02:17:00Z", o.FiredAt)}
+		}
+		req.FiredAt = t
+	}
+	req.Lookback = o.Since
+	engine.Playbooks = set
+	engine.Logger = logger
+	engine.Warnings = append(engine.Warnings, warnings...)
+	engine.Timeouts.Overall = o.Timeout
+
+	rep, err := engine.Run(ctx, req)
+	if err != nil {
+		var pe *triage.PodError
+		if errors.As(err, &pe) {
+			return pe.Err
+		}
+		return err
+	}
+	if o.Output == "json" {
+		return render.JSON(io.Out, rep)
+	}
+	return render.Text(io.Out, rep, render.TextOptions{Verbose: o.Verbose})
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
