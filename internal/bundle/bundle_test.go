@@ -11,6 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/oombot/oombot/internal/sources/prometheus"
 )
 
 // The YAML below is hand-written in the shape kubectl prints; it exercises
@@ -253,5 +255,36 @@ func TestWriteRoundTrip(t *testing.T) {
 	}
 	if _, err := NewWriter(dir); err == nil {
 		t.Error("NewWriter over an existing bundle should refuse")
+	}
+}
+
+// The live Prometheus source reads a bundle through the replay transport:
+// same client, same API, samples clipped to the asked range.
+func TestPrometheusReplay(t *testing.T) {
+	fsys := baseFS()
+	fsys["metrics/jvm_old_gen_used.json"] = &fstest.MapFile{Data: []byte("{\"status\":\"success\",\n\"data\": [}")}
+	b, err := LoadFS(fsys, "mem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := prometheus.New(prometheus.Options{Address: "http://bundle.invalid", Transport: b.PrometheusTransport(), Queries: prometheus.SignalQueries(Signals)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	tg := prometheus.Target{Namespace: "shop", Pod: "checkout-7d9f-abcde"}
+	ser, err := src.Range(ctx, "jvm_heap_used", tg, time.Unix(1773453600, 0), time.Unix(1773453660, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ser) != 1 || len(ser[0].Samples) != 2 || ser[0].Samples[1].V != 200 || ser[0].Labels["container"] != "app" {
+		t.Errorf("series = %+v, want the 2 samples inside the range", ser)
+	}
+	if ser, err := src.Range(ctx, "jvm_threads_live", tg, time.Unix(0, 0), time.Unix(1, 0)); err != nil || len(ser) != 0 {
+		t.Errorf("absent signal = %v, %v; want no series, no error", ser, err)
+	}
+	_, err = src.Range(ctx, "jvm_old_gen_used", tg, time.Unix(0, 0), time.Unix(1, 0))
+	if err == nil || !strings.Contains(err.Error(), "metrics/jvm_old_gen_used.json: line 2") {
+		t.Errorf("malformed recording: err = %v, want file and line", err)
 	}
 }
