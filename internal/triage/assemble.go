@@ -94,12 +94,12 @@ func containers(pod *corev1.Pod, pk peaks) []evidence.Container {
 	for i, c := range pod.Spec.Containers {
 		cs := status[c.Name]
 		ec := evidence.Container{
-			ID:           "container/" + c.Name,
-			Name:         c.Name,
-			Image:        c.Image,
-			Ready:        cs.Ready,
-			RestartCount: int(cs.RestartCount),
-			State:        state(cs.State),
+			ID:              "container/" + c.Name,
+			Name:            c.Name,
+			Image:           c.Image,
+			Ready:           cs.Ready,
+			RestartCount:    int(cs.RestartCount),
+			State:           state(cs.State),
 			LastTermination: state(corev1.ContainerState{Terminated: cs.LastTerminationState.Terminated}),
 		}
 		if q, ok := c.Resources.Limits[corev1.ResourceMemory]; ok {
@@ -667,9 +667,16 @@ func trends(g *gathered, ev *evidence.Evidence, focus string) []evidence.Trend {
 		}
 	}
 	sort.Strings(names)
+	// Analyse the incarnation that died: samples after the last kill belong
+	// to the restarted container, whose start-up ramp says nothing about
+	// why its predecessor was killed.
+	_, lastKill := oomTimes(ev)
 	var out []evidence.Trend
 	for _, sig := range names {
 		pts := pickSeries(g.series[sig], focus)
+		if !lastKill.IsZero() {
+			pts = until(pts, lastKill.Add(time.Second))
+		}
 		if len(pts) == 0 {
 			continue
 		}
@@ -734,4 +741,13 @@ func pickSeries(ss []prometheus.Series, focus string) []trend.Point {
 		pts[i] = trend.Point{T: s.T, V: s.V}
 	}
 	return pts
+}
+
+// until keeps the points at or before t.
+func until(pts []trend.Point, t time.Time) []trend.Point {
+	n := len(pts)
+	for n > 0 && pts[n-1].T.After(t) {
+		n--
+	}
+	return pts[:n]
 }

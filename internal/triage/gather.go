@@ -270,5 +270,5 @@ func (a bundleArtifacts) GCLogFile(c string) (string, bool) {
 	p, ok := a.b.GCLogs[c]
 	return p, ok
 }
-func (a bundleArtifacts) KernelLogFile() (string, bool)            { return a.b.KernelLog, a.b.KernelLog != "" }
+func (a bundleArtifacts) KernelLogFile() (string, bool)        { return a.b.KernelLog, a.b.KernelLog != "" }
 func (a bundleArtifacts) Open(p string) (io.ReadCloser, error) { return a.b.Open(p) }

@@ -1,0 +1,83 @@
+package collect
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/oombot/oombot/internal/bundle"
+	"github.com/oombot/oombot/internal/cmd/factory"
+	"github.com/oombot/oombot/internal/sources/kube"
+	"github.com/oombot/oombot/internal/sources/prometheus"
+	"github.com/oombot/oombot/internal/triage"
+)
+
+// Collecting from a cluster (here: a recorded incident served through the
+// same client interfaces) and triaging the new bundle gives the same
+// diagnosis as triaging the original.
+func TestCollectRoundTrip(t *testing.T) {
+	src, err := bundle.Load("../../../examples/incidents/image-decode-bomb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prom, err := prometheus.New(prometheus.Options{Address: "http://replay.invalid", Transport: src.PrometheusTransport(), Queries: prometheus.SignalQueries(bundle.Signals)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "incident")
+	var stdout, stderr bytes.Buffer
+	m := src.Manifest
+	err = Collect(context.Background(), factory.IOStreams{Out: &stdout, Err: &stderr}, kube.New(src.Clientset(), kube.Options{}), prom,
+		Request{Cluster: "prod", Namespace: m.Target.Namespace, Pod: m.Target.Pod, Container: m.Target.Container, Out: out, Since: m.FiredAt.Sub(src.Pod.CreationTimestamp.Time) + 3600e9, Now: m.FiredAt})
+	if err != nil {
+		t.Fatalf("collect: %v (%s)", err, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "bot triage --bundle "+out) {
+		t.Errorf("stdout = %q", stdout.String())
+	}
+	got, err := bundle.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Warnings) > 0 {
+		t.Errorf("collected bundle has warnings: %v", got.Warnings)
+	}
+	if len(got.Metrics) == 0 || len(got.Logs) == 0 || len(got.Events) != len(src.Events) {
+		t.Errorf("collected metrics=%d logs=%d events=%d (source events %d)", len(got.Metrics), len(got.Logs), len(got.Events), len(src.Events))
+	}
+	verdict := func(b *bundle.Bundle) string {
+		e, err := factory.BundleEngine(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		set, _, err := factory.Playbooks("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Playbooks = set
+		m := b.Manifest
+		r, err := e.Run(context.Background(), triage.Request{Namespace: m.Target.Namespace, Pod: m.Target.Pod, Container: m.Target.Container, FiredAt: m.FiredAt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Verdict
+	}
+	if a, b := verdict(src), verdict(got); a != b {
+		t.Errorf("verdict changed after collect:\n original:  %s\n collected: %s", a, b)
+	}
+}
+
+func TestCollectMissingPod(t *testing.T) {
+	src, err := bundle.Load("../../../examples/incidents/image-decode-bomb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	err = Collect(context.Background(), factory.IOStreams{Out: &stdout, Err: &stderr}, kube.New(src.Clientset(), kube.Options{}), nil,
+		Request{Namespace: src.Manifest.Target.Namespace, Pod: "ghost", Out: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Errorf("err = %v", err)
+	}
+}
