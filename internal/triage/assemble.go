@@ -59,12 +59,12 @@ func assemble(g *gathered, req Request, focus string, w evidence.Window) *eviden
 	ev.Events = events(g.events)
 	ev.KernelKills = kernelKills(g.kernel)
 	ev.Containers = containers(pod, seriesPeaks(g, focus))
-	ev.Restarts = restarts(pod, g.events, ev, req.FiredAt)
+	ev.Restarts = restarts(pod, ev, req.FiredAt)
 	ev.Kill = classifyKill(ev, focus)
 	ev.Deploys = deploys(g.workload, ev)
 	ev.Trends = trends(g, ev, focus)
 	ev.GC = gcSummaries(g, focus)
-	ev.ClassGrowth = classGrowth(g.histograms)
+	ev.ClassGrowth = classGrowth(beforeFailure(g.histograms, ev))
 	return ev
 }
 
@@ -308,14 +308,20 @@ func kernelKills(kills []kernlog.Kill) []evidence.KernelKill {
 	return out
 }
 
-func restarts(pod *corev1.Pod, evs []corev1.Event, ev *evidence.Evidence, firedAt time.Time) evidence.Restarts {
+func restarts(pod *corev1.Pod, ev *evidence.Evidence, firedAt time.Time) evidence.Restarts {
 	r := evidence.Restarts{}
-	seen := map[time.Time]bool{}
+	// The same kill shows up as a termination, an event and a kernel record
+	// with slightly different clocks: times within a minute are one restart.
 	add := func(t time.Time) {
-		if !t.IsZero() && !seen[t] {
-			seen[t] = true
-			r.Times = append(r.Times, t.UTC())
+		if t.IsZero() {
+			return
 		}
+		for _, s := range r.Times {
+			if d := s.Sub(t); d < time.Minute && d > -time.Minute {
+				return
+			}
+		}
+		r.Times = append(r.Times, t.UTC())
 	}
 	for _, c := range ev.Containers {
 		r.Total += c.RestartCount
@@ -351,13 +357,15 @@ func restarts(pod *corev1.Pod, evs []corev1.Event, ev *evidence.Evidence, firedA
 			r.Last24h++
 		}
 	}
+	if r.Total > 0 && r.Last24h > r.Total {
+		r.Last24h = r.Total
+	}
 	if age := firedAt.Sub(pod.CreationTimestamp.Time); !pod.CreationTimestamp.IsZero() && age > 0 {
 		if age <= 24*time.Hour && r.Total > r.Last24h {
 			r.Last24h = r.Total
 		}
 		r.PerHour = round2(float64(r.Total) / age.Hours())
 	}
-	_ = evs
 	return r
 }
 
@@ -570,6 +578,29 @@ func gcSummaries(g *gathered, focus string) []evidence.GCSummary {
 		}
 	}
 	return out
+}
+
+// beforeFailure keeps the histograms taken up to the first OOM (or, if too
+// few, up to the last kill): a histogram taken after an OutOfMemoryError
+// shows the heap after the failing work was dropped, and diffing against it
+// would hide the growth that caused the failure.
+func beforeFailure(hs []parsedHistogram, ev *evidence.Evidence) []parsedHistogram {
+	first, last := oomTimes(ev)
+	for _, cut := range []time.Time{first, last} {
+		if cut.IsZero() {
+			continue
+		}
+		var kept []parsedHistogram
+		for _, h := range hs {
+			if !h.Time.After(cut.Add(time.Second)) {
+				kept = append(kept, h)
+			}
+		}
+		if len(kept) >= 2 {
+			return kept
+		}
+	}
+	return hs
 }
 
 // maxClassGrowth bounds how many growing classes are reported.
