@@ -44,6 +44,10 @@ func (c Container) Summary() string {
 	if c.MemoryLimitBytes > 0 {
 		s += ", limit " + Bytes(c.MemoryLimitBytes)
 	}
+	// Playbooks cite the container for its budget too: say so when it matters.
+	if c.IsJVM && c.Budget.OverLimit {
+		s += fmt.Sprintf(", JVM budget %s exceeds it", Bytes(c.Budget.TotalBytes))
+	}
 	return s
 }
 

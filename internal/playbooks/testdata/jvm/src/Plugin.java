@@ -1,0 +1,1 @@
+public class Plugin { public int run() { return 42; } }
