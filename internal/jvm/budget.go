@@ -12,6 +12,9 @@ type Observed struct {
 	Threads        int
 	MetaspaceBytes int64
 	DirectBytes    int64
+	// DirectObserved says a direct-buffer series was read, so DirectBytes is
+	// a real peak even when it is 0 (most services allocate no direct memory).
+	DirectObserved bool
 	CodeCacheBytes int64
 }
 
@@ -34,12 +37,16 @@ const (
 	defaultThreadStackBytes = 1 << 20
 	// ReservedCodeCacheSize = 240 MiB with tiered compilation (the default);
 	// 48 MiB with -XX:-TieredCompilation.
-	defaultCodeCacheBytes          = 240 << 20
-	defaultCodeCacheNoTiered       = 48 << 20
-	assumedMetaspaceBytes          = 128 << 20
-	assumedThreads                 = 50
-	serverClassMemoryBytes         = 1792 << 20
-	otherBaseBytes           int64 = 32 << 20
+	defaultCodeCacheBytes    = 240 << 20
+	defaultCodeCacheNoTiered = 48 << 20
+	// The code cache is reserved at 240 MiB but committed as the JIT fills
+	// it; a mid-sized service commits 40-80 MiB. The budget is a resident
+	// footprint, so an unobserved, unconfigured code cache counts as 64 MiB.
+	typicalCodeCacheBytes        = 64 << 20
+	assumedMetaspaceBytes        = 128 << 20
+	assumedThreads               = 50
+	serverClassMemoryBytes       = 1792 << 20
+	otherBaseBytes         int64 = 32 << 20
 )
 
 // otherPercentOfHeap is the GC's own native memory as a share of the max
@@ -69,8 +76,9 @@ var otherPercentOfHeap = map[string]float64{
 //   - thread stacks: threads × stack size (Xss, default 1 MiB); threads
 //     observed, else 50 (the JVM's own ~20 threads plus a small pool).
 //     Stacks are committed as touched, so this is an upper bound.
-//   - code cache: ReservedCodeCacheSize, else 240 MiB (48 MiB without
-//     tiered compilation), or the observed peak when smaller.
+//   - code cache: ReservedCodeCacheSize, else the observed peak, else
+//     64 MiB committed (the 240 MiB default is only reserved; 48 MiB
+//     without tiered compilation).
 //   - other: GC data structures as a share of the heap (see
 //     otherPercentOfHeap) + 32 MiB for symbols, the CDS archive (12 MiB
 //     on JDK 17), class space headers, arenas and malloc slack.
@@ -133,7 +141,7 @@ func Budget(f evidence.JVMFlags, limitBytes int64, obs Observed) evidence.JVMBud
 	switch {
 	case f.MaxDirectMemoryBytes > 0:
 		b.DirectBytes = f.MaxDirectMemoryBytes
-	case obs.DirectBytes > 0:
+	case obs.DirectBytes > 0 || obs.DirectObserved:
 		b.DirectBytes = obs.DirectBytes
 		note("direct memory uncapped (defaults to max heap %s); using observed peak %s", evidence.Bytes(b.HeapBytes), evidence.Bytes(obs.DirectBytes))
 	default:
@@ -165,10 +173,14 @@ func Budget(f evidence.JVMFlags, limitBytes int64, obs Observed) evidence.JVMBud
 				b.CodeCacheBytes = defaultCodeCacheNoTiered
 			}
 		}
-		if obs.CodeCacheBytes > 0 && obs.CodeCacheBytes < b.CodeCacheBytes {
+		switch {
+		case obs.CodeCacheBytes > 0 && obs.CodeCacheBytes < b.CodeCacheBytes:
 			b.CodeCacheBytes = obs.CodeCacheBytes
 			note("code cache: observed peak %s (reserved default not reached)", evidence.Bytes(obs.CodeCacheBytes))
-		} else {
+		case b.CodeCacheBytes > typicalCodeCacheBytes:
+			note("code cache %s committed assumed (reserved %s by default, committed as the JIT fills it)", evidence.Bytes(typicalCodeCacheBytes), evidence.Bytes(b.CodeCacheBytes))
+			b.CodeCacheBytes = typicalCodeCacheBytes
+		default:
 			note("code cache %s (default ReservedCodeCacheSize)", evidence.Bytes(b.CodeCacheBytes))
 		}
 	}

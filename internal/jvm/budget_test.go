@@ -43,9 +43,9 @@ func TestBudget(t *testing.T) {
 		name:  "nothing configured, 1GiB limit: JDK 17 defaults",
 		limit: giB,
 		want: evidence.JVMBudget{HeapBytes: 256 * miB, MetaspaceBytes: 128 * miB, DirectBytes: 256 * miB, Threads: 50,
-			ThreadStacksBytes: 50 * miB, CodeCacheBytes: 240 * miB, OtherBytes: 256*miB/100 + 32*miB},
+			ThreadStacksBytes: 50 * miB, CodeCacheBytes: 64 * miB, OtherBytes: 256*miB/100 + 32*miB},
 		wantAssumed: []string{"MaxRAMPercentage=25%", "collector Serial", "metaspace uncapped and not observed",
-			"worst case = max heap", "50 threads", "1MiB", "code cache 240MiB", "1% of heap for Serial"},
+			"worst case = max heap", "50 threads", "1MiB", "code cache 64MiB committed assumed (reserved 240MiB", "1% of heap for Serial"},
 		wantAssumptions: 8,
 	}, {
 		name:  "MaxRAMPercentage=75 on 1GiB goes over the limit",
@@ -61,7 +61,7 @@ func TestBudget(t *testing.T) {
 		flags: evidence.JVMFlags{MaxRAMPercentage: 75, GC: GCSerial},
 		limit: 200 * miB,
 		want: evidence.JVMBudget{HeapBytes: 100 * miB, MetaspaceBytes: 128 * miB, DirectBytes: 100 * miB, Threads: 50,
-			ThreadStacksBytes: 50 * miB, CodeCacheBytes: 240 * miB, OtherBytes: 100*miB/100 + 32*miB},
+			ThreadStacksBytes: 50 * miB, CodeCacheBytes: 64 * miB, OtherBytes: 100*miB/100 + 32*miB},
 		wantAssumed:     []string{"MinRAMPercentage=50%"},
 		wantAssumptions: 7,
 	}, {
@@ -69,7 +69,7 @@ func TestBudget(t *testing.T) {
 		flags: evidence.JVMFlags{MaxRAMPercentage: 10, GC: GCG1, ThreadStackBytes: miB, MaxDirectMemoryBytes: 10 * miB, MaxMetaspaceBytes: 64 * miB},
 		limit: giB, obs: Observed{Threads: 10, MetaspaceBytes: 50 * miB},
 		want: evidence.JVMBudget{HeapBytes: 128 * miB, MetaspaceBytes: 64 * miB, DirectBytes: 10 * miB, Threads: 10,
-			ThreadStacksBytes: 10 * miB, CodeCacheBytes: 240 * miB, OtherBytes: 128*miB/10 + 32*miB},
+			ThreadStacksBytes: 10 * miB, CodeCacheBytes: 64 * miB, OtherBytes: 128*miB/10 + 32*miB},
 		wantAssumed:     []string{"below the JVM's 128MiB minimum", "capped at 64MiB, observed peak 50MiB"},
 		wantAssumptions: 4,
 	}, {
@@ -234,5 +234,19 @@ func TestOtherCoversMeasuredNMT(t *testing.T) {
 				t.Errorf("other estimate %s far above measured %s", evidence.Bytes(b.OtherBytes), evidence.Bytes(otherKB*1024))
 			}
 		})
+	}
+}
+
+// A direct-buffer series that stayed at 0 is a measurement, not an unknown:
+// the budget must not charge the JDK's worst case (max heap) for it.
+func TestBudgetObservedZeroDirect(t *testing.T) {
+	f := ParseFlags(OptionSource{Name: "args", Text: "-Xmx512m"})
+	unknown := Budget(f, 1<<30, Observed{})
+	seen := Budget(f, 1<<30, Observed{DirectObserved: true})
+	if unknown.DirectBytes != 512<<20 {
+		t.Errorf("unobserved direct = %d, want the max heap", unknown.DirectBytes)
+	}
+	if seen.DirectBytes != 0 || seen.TotalBytes != unknown.TotalBytes-512<<20 {
+		t.Errorf("observed-zero direct = %d (total %d), want 0", seen.DirectBytes, seen.TotalBytes)
 	}
 }

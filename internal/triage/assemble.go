@@ -70,7 +70,10 @@ func assemble(g *gathered, req Request, focus string, w evidence.Window) *eviden
 
 // --- containers, JVM flags and budget ---
 
-type peaks struct{ threads, metaspace, direct float64 }
+type peaks struct {
+	threads, metaspace, direct float64
+	directSeen                 bool
+}
 
 func seriesPeaks(g *gathered, focus string) peaks {
 	max := func(sig string) float64 {
@@ -82,7 +85,8 @@ func seriesPeaks(g *gathered, focus string) peaks {
 		}
 		return m
 	}
-	return peaks{threads: max("jvm_threads_live"), metaspace: max("jvm_metaspace_used"), direct: max("jvm_direct_buffer_used")}
+	return peaks{threads: max("jvm_threads_live"), metaspace: max("jvm_metaspace_used"), direct: max("jvm_direct_buffer_used"),
+		directSeen: len(pickSeries(g.series["jvm_direct_buffer_used"], focus)) > 0}
 }
 
 func containers(pod *corev1.Pod, pk peaks) []evidence.Container {
@@ -156,6 +160,7 @@ func containers(pod *corev1.Pod, pk peaks) []evidence.Container {
 				Threads:        int(pk.threads),
 				MetaspaceBytes: int64(pk.metaspace),
 				DirectBytes:    int64(pk.direct),
+				DirectObserved: pk.directSeen,
 			})
 		}
 		out = append(out, ec)
