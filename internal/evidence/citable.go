@@ -91,7 +91,7 @@ func (t Trend) Summary() string {
 		s += fmt.Sprintf(", peak %.0f%% of %s", 100*t.PeakFractionOfCeiling, val(t.Ceiling))
 	}
 	if t.HoursToExhaustion > 0 {
-		s += fmt.Sprintf(", exhausted in ~%.1fh", t.HoursToExhaustion)
+		s += ", exhausted in ~" + hours(t.HoursToExhaustion)
 	}
 	return s
 }
@@ -168,4 +168,18 @@ func (b JVMBudget) Summary() string {
 	return fmt.Sprintf("JVM budget %s (heap %s + metaspace %s + direct %s + %d threads×stack %s + code cache %s + other %s) vs limit %s",
 		Bytes(b.TotalBytes), Bytes(b.HeapBytes), Bytes(b.MetaspaceBytes), Bytes(b.DirectBytes),
 		b.Threads, Bytes(b.ThreadStacksBytes), Bytes(b.CodeCacheBytes), Bytes(b.OtherBytes), Bytes(b.LimitBytes))
+}
+
+// hours renders a forecast the way people say it: minutes under an hour,
+// days beyond two.
+func hours(h float64) string {
+	switch {
+	case h < 1.0/60:
+		return "<1m"
+	case h < 1:
+		return fmt.Sprintf("%.0fm", h*60)
+	case h < 48:
+		return fmt.Sprintf("%.1fh", h)
+	}
+	return fmt.Sprintf("%.1fd", h/24)
 }

@@ -32,3 +32,16 @@ func TestContainerSummaryMentionsBudgetOnlyWhenOver(t *testing.T) {
 		t.Errorf("summary = %q mentions a budget within the limit", s)
 	}
 }
+
+func TestTrendSummaryForecast(t *testing.T) {
+	cases := []struct {
+		h    float64
+		want string
+	}{{0.001, "<1m"}, {0.25, "15m"}, {5, "5.0h"}, {72, "3.0d"}}
+	for _, c := range cases {
+		tr := Trend{Signal: "jvm_old_gen_used", Unit: "bytes", Shape: ShapeLeak, HoursToExhaustion: c.h}
+		if s := tr.Summary(); !strings.Contains(s, "exhausted in ~"+c.want) {
+			t.Errorf("%v h: %q, want %q", c.h, s, c.want)
+		}
+	}
+}
