@@ -85,6 +85,7 @@ func TestBundlesDiagnosis(t *testing.T) {
 		{"testdata/bundles/healthy", "", evidence.KillNone, nil},
 		{"examples/incidents/image-decode-bomb", "image-decode-bomb", evidence.KillBoth, nil},
 		{"examples/incidents/order-lock-leak", "lock-growth", "", nil},
+		{"examples/incidents/apm-classloader-leak", "classloader-leak", "", nil},
 	}
 	for _, c := range cases {
 		t.Run(c.dir, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/oombot/oombot/internal/bundle"
 	"github.com/oombot/oombot/internal/cmd/factory"
+	"github.com/oombot/oombot/internal/report"
 	"github.com/oombot/oombot/internal/sources/kube"
 	"github.com/oombot/oombot/internal/sources/prometheus"
 	"github.com/oombot/oombot/internal/triage"
@@ -47,7 +48,7 @@ func TestCollectRoundTrip(t *testing.T) {
 	if len(got.Metrics) == 0 || len(got.Logs) == 0 || len(got.Events) != len(src.Events) {
 		t.Errorf("collected metrics=%d logs=%d events=%d (source events %d)", len(got.Metrics), len(got.Logs), len(got.Events), len(src.Events))
 	}
-	verdict := func(b *bundle.Bundle) string {
+	triageOf := func(b *bundle.Bundle) *report.Report {
 		e, err := factory.BundleEngine(b)
 		if err != nil {
 			t.Fatal(err)
@@ -62,10 +63,17 @@ func TestCollectRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return r.Verdict
+		return r
 	}
-	if a, b := verdict(src), verdict(got); a != b {
-		t.Errorf("verdict changed after collect:\n original:  %s\n collected: %s", a, b)
+	// A live cluster cannot give GC log files, class histograms or the node's
+	// kernel log, so confidence may drop; who killed it and why must not.
+	a, b := triageOf(src), triageOf(got)
+	if a.Termination.Killer != b.Termination.Killer || len(b.Matches) == 0 || a.Matches[0].ID != b.Matches[0].ID {
+		t.Errorf("diagnosis changed after collect:\n original:  %s\n collected: %s", a.Verdict, b.Verdict)
+	}
+	if len(b.Evidence.OOMErrors) != len(a.Evidence.OOMErrors) || len(b.Evidence.Trends) != len(a.Evidence.Trends) || len(b.Evidence.Deploys) != len(a.Evidence.Deploys) {
+		t.Errorf("evidence lost in collect: ooms %d→%d trends %d→%d deploys %d→%d", len(a.Evidence.OOMErrors), len(b.Evidence.OOMErrors),
+			len(a.Evidence.Trends), len(b.Evidence.Trends), len(a.Evidence.Deploys), len(b.Evidence.Deploys))
 	}
 }
 
