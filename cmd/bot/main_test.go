@@ -9,8 +9,14 @@ import (
 	"strings"
 	"testing"
 
+	"go.uber.org/goleak"
+
 	"github.com/oombot/oombot/internal/cmd/factory"
 )
+
+// Every command, including a failed live triage, must leave no goroutine
+// behind.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func runCLI(args ...string) (int, string, string) {
 	var out, errb bytes.Buffer

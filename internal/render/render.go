@@ -4,6 +4,7 @@
 package render
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -80,7 +81,8 @@ func Text(w io.Writer, r *report.Report, opt TextOptions) error {
 
 	p.line("Facts")
 	f := r.Facts
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	var facts bytes.Buffer
+	tw := tabwriter.NewWriter(&facts, 0, 0, 2, ' ', 0)
 	restarts := fmt.Sprintf("%d (%d in the last 24h, %.2f/h)", f.Restarts, f.RestartsLast24h, f.RestartsPerHour)
 	if f.CrashLoopBackOff {
 		restarts += ", CrashLoopBackOff"
@@ -117,6 +119,7 @@ func Text(w io.Writer, r *report.Report, opt TextOptions) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	p.lines(facts.String())
 	p.blank()
 
 	if len(r.Matches) == 0 {
@@ -236,7 +239,8 @@ func Text(w io.Writer, r *report.Report, opt TextOptions) error {
 	}
 
 	p.line("Sources")
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	var sources bytes.Buffer
+	tw = tabwriter.NewWriter(&sources, 0, 0, 2, ' ', 0)
 	srcs := append([]report.SourceStatus(nil), r.Sources...)
 	sort.SliceStable(srcs, func(i, j int) bool { return srcs[i].Name < srcs[j].Name })
 	for _, s := range srcs {
@@ -249,6 +253,7 @@ func Text(w io.Writer, r *report.Report, opt TextOptions) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	p.lines(sources.String())
 	if len(r.Warnings) > 0 {
 		p.blank()
 		p.line("Warnings")
@@ -272,6 +277,14 @@ func (p *printer) line(s string) {
 }
 
 func (p *printer) blank() { p.line("") }
+
+// lines prints pre-formatted text (a flushed tabwriter) line by line, so
+// trailing padding is trimmed like every other line.
+func (p *printer) lines(text string) {
+	for _, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		p.line(l)
+	}
+}
 
 func (p *printer) section(title string, n int, body func()) {
 	if n == 0 {

@@ -173,6 +173,9 @@ func (e *Engine) gatherMetrics(ctx context.Context, g *gathered, pod *corev1.Pod
 
 func (e *Engine) gatherHistograms(ctx context.Context, g *gathered) (bool, error) {
 	files := e.Artifacts.HistogramFiles()
+	if len(files) == 0 {
+		return false, &skipped{"no class histograms recorded"}
+	}
 	var errs []error
 	var out []parsedHistogram
 	for _, f := range files {
@@ -223,13 +226,16 @@ func (e *Engine) gatherGCLogs(ctx context.Context, g *gathered, pod *corev1.Pod)
 		g.gcLogs = append(g.gcLogs, gcLog{Container: c.Name, Source: p, Colls: colls})
 		g.mu.Unlock()
 	}
+	if found == 0 {
+		return false, &skipped{"no GC log recorded"}
+	}
 	return found > len(errs), errors.Join(errs...)
 }
 
-func (e *Engine) gatherKernel(ctx context.Context, g *gathered, firedAt time.Time) (bool, error) {
+func (e *Engine) gatherKernel(ctx context.Context, g *gathered) (bool, error) {
 	p, ok := e.Artifacts.KernelLogFile()
 	if !ok {
-		return false, nil
+		return false, &skipped{"no kernel log recorded"}
 	}
 	rc, err := e.Artifacts.Open(p)
 	if err != nil {

@@ -166,7 +166,10 @@ func (e *Engine) Run(ctx context.Context, req Request) (*report.Report, error) {
 			defer scancel()
 			partial, err := fn(sctx)
 			status := "ok"
+			var skip *skipped
 			switch {
+			case errors.As(err, &skip):
+				status = "skipped"
 			case err != nil && partial:
 				status = "partial"
 			case err != nil:
@@ -176,7 +179,7 @@ func (e *Engine) Run(ctx context.Context, req Request) (*report.Report, error) {
 				err = fmt.Errorf("timed out after %s: %w", timeout, err)
 			}
 			g.statuses.set(name, status, err, time.Since(t0))
-			if err != nil {
+			if err != nil && status != "skipped" {
 				log.Warn("source failed", "source", name, "status", status, "err", err)
 			}
 		}()
@@ -209,7 +212,7 @@ func (e *Engine) Run(ctx context.Context, req Request) (*report.Report, error) {
 	if e.Artifacts != nil {
 		run("bundle/histograms", to.Source, func(c context.Context) (bool, error) { return e.gatherHistograms(c, g) })
 		run("bundle/gc", to.Logs, func(c context.Context) (bool, error) { return e.gatherGCLogs(c, g, pod) })
-		run("bundle/kernel", to.Source, func(c context.Context) (bool, error) { return e.gatherKernel(c, g, req.FiredAt) })
+		run("bundle/kernel", to.Source, func(c context.Context) (bool, error) { return e.gatherKernel(c, g) })
 	}
 	wg.Wait()
 
@@ -291,3 +294,9 @@ func (s *statuses) list() []report.SourceStatus {
 	}
 	return out
 }
+
+// skipped is returned by a gatherer that had nothing to read (a bundle
+// without GC logs, say): the source is reported as skipped, not failed.
+type skipped struct{ reason string }
+
+func (s *skipped) Error() string { return s.reason }

@@ -54,9 +54,7 @@ func triageBundle(t testing.TB, dir string) *report.Report {
 		t.Fatalf("shipped playbooks rejected: %v", warnings)
 	}
 	e.Playbooks = set
-	m := b.Manifest
-	rep, err := e.Run(context.Background(), triage.Request{Cluster: m.Target.Cluster, Namespace: m.Target.Namespace,
-		Pod: m.Target.Pod, Container: m.Target.Container, FiredAt: m.FiredAt, Alert: m.Alert})
+	rep, err := e.Run(context.Background(), factory.BundleRequest(b))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,8 +217,7 @@ func TestSourceTimeoutGivesPartialReport(t *testing.T) {
 	e.Playbooks = set
 	e.Metrics = hangingMetrics{}
 	e.Timeouts.Source = 150 * time.Millisecond
-	m := b.Manifest
-	rep, err := e.Run(context.Background(), triage.Request{Namespace: m.Target.Namespace, Pod: m.Target.Pod, FiredAt: m.FiredAt})
+	rep, err := e.Run(context.Background(), factory.BundleRequest(b))
 	if err != nil {
 		t.Fatal(err)
 	}

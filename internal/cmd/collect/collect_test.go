@@ -12,7 +12,6 @@ import (
 	"github.com/oombot/oombot/internal/report"
 	"github.com/oombot/oombot/internal/sources/kube"
 	"github.com/oombot/oombot/internal/sources/prometheus"
-	"github.com/oombot/oombot/internal/triage"
 )
 
 // Collecting from a cluster (here: a recorded incident served through the
@@ -58,8 +57,7 @@ func TestCollectRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.Playbooks = set
-		m := b.Manifest
-		r, err := e.Run(context.Background(), triage.Request{Namespace: m.Target.Namespace, Pod: m.Target.Pod, Container: m.Target.Container, FiredAt: m.FiredAt})
+		r, err := e.Run(context.Background(), factory.BundleRequest(b))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -148,3 +148,11 @@ func LiveEngine(client kubernetes.Interface, promURL string) (*triage.Engine, er
 	}
 	return e, nil
 }
+
+// BundleRequest is the triage request a bundle describes: its target and
+// the moment its alert fired.
+func BundleRequest(b *bundle.Bundle) triage.Request {
+	m := b.Manifest
+	return triage.Request{Cluster: m.Target.Cluster, Namespace: m.Target.Namespace, Pod: m.Target.Pod,
+		Container: m.Target.Container, FiredAt: m.FiredAt, Alert: m.Alert}
+}

@@ -121,9 +121,7 @@ func run(ctx context.Context, io factory.IOStreams, o Options) error {
 		if err != nil {
 			return err
 		}
-		m := b.Manifest
-		req = triage.Request{Cluster: m.Target.Cluster, Namespace: m.Target.Namespace, Pod: m.Target.Pod,
-			Container: m.Target.Container, FiredAt: m.FiredAt, Alert: m.Alert}
+		req = factory.BundleRequest(b)
 		if o.Container != "" {
 			req.Container = o.Container
 		}
