@@ -83,7 +83,12 @@ func Text(w io.Writer, r *report.Report, opt TextOptions) error {
 	f := r.Facts
 	var facts bytes.Buffer
 	tw := tabwriter.NewWriter(&facts, 0, 0, 2, ' ', 0)
-	restarts := fmt.Sprintf("%d (%d in the last 24h, %.2f/h)", f.Restarts, f.RestartsLast24h, f.RestartsPerHour)
+	restarts := fmt.Sprintf("%d", f.Restarts)
+	if f.Restarts > 0 {
+		// The per-day rate comes from the pod's age; the 24h count only from
+		// kill times that were recorded (events expire after about an hour).
+		restarts += fmt.Sprintf(" (%.1f/day over the pod's life; %d recorded in the last 24h)", f.RestartsPerHour*24, f.RestartsLast24h)
+	}
 	if f.CrashLoopBackOff {
 		restarts += ", CrashLoopBackOff"
 	}
