@@ -252,3 +252,62 @@ func TestUnknownPodIsAClearError(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// copyDir copies a bundle so a test can damage it.
+func copyDir(t *testing.T, src string) string {
+	t.Helper()
+	dst := t.TempDir()
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// Damaged optional files are named with their line, and the triage still
+// answers with everything else.
+func TestDamagedBundleStillAnswers(t *testing.T) {
+	dir := copyDir(t, filepath.Join(repoRoot(t), "testdata/bundles/lock-growth"))
+	hs, _ := filepath.Glob(filepath.Join(dir, "histograms", "*.txt"))
+	if len(hs) < 3 {
+		t.Fatalf("want ≥3 histograms, got %d", len(hs))
+	}
+	os.WriteFile(hs[1], []byte("num #instances #bytes class name\n   1:  notanumber  12 [B\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "metrics", "jvm_threads_live.json"), []byte("{\"status\":\"success\",\n\"data\": oops}"), 0o644)
+	os.WriteFile(filepath.Join(dir, "events.yaml"), []byte("apiVersion: v1\nkind: List\nitems: [\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "notes.md"), []byte("hello"), 0o644)
+
+	rep := triageBundle(t, dir)
+	status := map[string]report.SourceStatus{}
+	for _, s := range rep.Sources {
+		status[s.Name] = s
+	}
+	if s := status["bundle/histograms"]; s.Status != "partial" || !strings.Contains(s.Error, filepath.Base(hs[1])) || !strings.Contains(s.Error, "line 2") {
+		t.Errorf("histograms status = %+v, want partial naming the file and line", s)
+	}
+	if s := status["bundle/metrics"]; s.Status != "partial" || !strings.Contains(s.Error, "metrics/jvm_threads_live.json: line 2") {
+		t.Errorf("metrics status = %+v, want partial naming the file and line", s)
+	}
+	warnings := strings.Join(rep.Warnings, "\n")
+	for _, w := range []string{"events.yaml: line 3: did not find expected node content", "notes.md: unknown file ignored"} {
+		if !strings.Contains(warnings, w) {
+			t.Errorf("warnings lack %q:\n%s", w, warnings)
+		}
+	}
+	if len(rep.Matches) == 0 || rep.Matches[0].ID != "lock-growth" {
+		t.Errorf("the rest of the bundle should still diagnose lock-growth: %q", rep.Verdict)
+	}
+}
