@@ -3,116 +3,82 @@ package playbooks
 import (
 	"bufio"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/oombot/oombot/internal/evidence"
+	"github.com/oombot/oombot/internal/jvm"
+	"github.com/oombot/oombot/internal/logscan"
 )
 
 // The helpers below turn the real JVM excerpts in testdata/jvm into evidence
-// items. They are deliberately small readers for these files only; the
-// product's parsers live elsewhere. What matters here is that frames,
-// messages, counts and citations come from real JVM output.
+// items. Parsing is left to the product's own readers (internal/logscan for
+// stack traces, internal/jvm for class histograms and GC logs), so these
+// tests exercise the playbooks on what oombot would really extract; only the
+// thin conversion into evidence values, with citations, lives here.
 
-func readLines(t testing.TB, name string) []string {
+// openFixture opens testdata/jvm/name, closed when the test ends.
+func openFixture(t testing.TB, name string) *os.File {
 	t.Helper()
 	f, err := os.Open(filepath.Join("testdata", "jvm", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// readLines returns a fixture's raw lines, for citing the text of a line
+// the product parsers name only by number.
+func readLines(t testing.TB, name string) []string {
+	t.Helper()
 	var lines []string
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(openFixture(t, name))
 	for sc.Scan() {
 		lines = append(lines, sc.Text())
 	}
 	if err := sc.Err(); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", name, err)
 	}
 	return lines
 }
 
-var threadRE = regexp.MustCompile(`^Exception in thread "([^"]*)" `)
-
-// oomKind classifies an OutOfMemoryError header the way the evidence model
-// does.
-func oomKind(msg string) string {
-	switch {
-	case strings.Contains(msg, "Java heap space"):
-		return evidence.OOMHeap
-	case strings.Contains(msg, "GC overhead limit exceeded"):
-		return evidence.OOMGCOverhead
-	case strings.Contains(msg, "Compressed class space"):
-		return evidence.OOMCompressedCS
-	case strings.Contains(msg, "Metaspace"):
-		return evidence.OOMMetaspace
-	case strings.Contains(msg, "direct buffer memory"), strings.Contains(msg, "OutOfDirectMemoryError"):
-		return evidence.OOMDirect
-	case strings.Contains(msg, "unable to create native thread"):
-		return evidence.OOMNativeThread
-	case strings.Contains(msg, "Requested array size"):
-		return evidence.OOMArraySize
-	default:
-		return evidence.OOMOther
-	}
-}
-
-// readOOMs reads every OutOfMemoryError trace in a log (as the header line
-// or a "Caused by:"), folding identical traces into one with a count.
+// readOOMs scans a log with logscan and folds identical OutOfMemoryError
+// traces (same Trace.Signature) into one evidence.OOMError with a count and
+// one citation per occurrence.
 func readOOMs(t testing.TB, name, container string) []evidence.OOMError {
 	t.Helper()
-	lines := readLines(t, name)
-	source := "logs/" + strings.TrimSuffix(name, ".log") + ".log"
+	res, err := logscan.Scan(t.Context(), openFixture(t, name), logscan.Options{})
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	source := "logs/" + name
 	var out []evidence.OOMError
-	var chain []string
-	for i, l := range lines {
-		if !strings.HasPrefix(l, "\t") && !strings.HasPrefix(l, "Caused by:") {
-			chain = nil
+	bySig := map[string]int{}
+	for _, tr := range res.Traces {
+		if tr.Kind == logscan.KindLeak {
+			// No fixture has one; it would belong in evidence.LeakRecord.
+			t.Fatalf("%s: unexpected Netty LEAK record %q", name, tr.Message)
 		}
-		if !strings.HasPrefix(l, "\t") {
-			chain = append(chain, l)
-		}
-		idx := strings.Index(l, "OutOfMemoryError")
-		if idx < 0 {
-			continue
-		}
-		start := strings.LastIndex(l[:idx], " ") + 1
-		header := l[start:]
-		exception, _, _ := strings.Cut(header, ":")
-		thread := ""
-		if m := threadRE.FindStringSubmatch(l); m != nil {
-			thread = m[1]
-		}
-		var frames []string
-		for _, f := range lines[i+1:] {
-			if !strings.HasPrefix(f, "\tat ") {
-				break
-			}
-			frames = append(frames, strings.TrimPrefix(f, "\tat "))
-		}
-		e := evidence.OOMError{
-			Container: container, Source: source, Kind: oomKind(header),
-			Exception: exception, Message: header, Thread: thread,
-			Frames: frames, Chain: slices.Clone(chain), Count: 1,
-			Cites: []evidence.Citation{{Source: source, Ref: fmt.Sprintf("line %d", i+1), Text: l}},
-		}
-		if j := slices.IndexFunc(out, func(o evidence.OOMError) bool {
-			return o.Message == e.Message && slices.Equal(o.Frames, e.Frames)
-		}); j >= 0 {
-			out[j].Count++
-			out[j].Cites = append(out[j].Cites, e.Cites...)
-			if out[j].Thread == "" {
-				out[j].Thread = thread
+		c := headerCite(t, source, tr)
+		if i, ok := bySig[tr.Signature()]; ok {
+			out[i].Count++
+			out[i].Cites = append(out[i].Cites, c)
+			if out[i].Thread == "" {
+				out[i].Thread = tr.Thread
 			}
 			continue
 		}
-		e.ID = fmt.Sprintf("oom/%s/%d", container, len(out)+1)
-		out = append(out, e)
+		bySig[tr.Signature()] = len(out)
+		out = append(out, evidence.OOMError{
+			ID: fmt.Sprintf("oom/%s/%d", container, len(out)+1), Container: container, Source: source,
+			Kind: tr.Kind, Exception: tr.Exception, Message: tr.Message, Thread: tr.Thread, Time: tr.Time,
+			Frames: tr.Frames, Chain: tr.Chain, Count: 1, Cites: []evidence.Citation{c},
+		})
 	}
 	if len(out) == 0 {
 		t.Fatalf("%s: no OutOfMemoryError", name)
@@ -120,102 +86,98 @@ func readOOMs(t testing.TB, name, container string) []evidence.OOMError {
 	return out
 }
 
-var histoRE = regexp.MustCompile(`^\s*\d+:\s+(\d+)\s+(\d+)\s+(\S+)`)
-
-type histoRow struct {
-	instances, bytes int64
-	line             int
-	text             string
-}
-
-func readHistogram(t testing.TB, name string) map[string]histoRow {
+// headerCite cites the line of a trace that carries the OOM's header (a
+// "Caused by:" further down when the OOM is a cause), else its first line.
+func headerCite(t testing.TB, source string, tr logscan.Trace) evidence.Citation {
 	t.Helper()
-	rows := map[string]histoRow{}
-	for i, l := range readLines(t, name) {
-		m := histoRE.FindStringSubmatch(l)
-		if m == nil {
-			continue
-		}
-		n, _ := strconv.ParseInt(m[1], 10, 64)
-		b, _ := strconv.ParseInt(m[2], 10, 64)
-		rows[m[3]] = histoRow{instances: n, bytes: b, line: i + 1, text: l}
+	if len(tr.Lines) == 0 {
+		t.Fatalf("%s: trace %q has no lines", source, tr.Message)
 	}
-	return rows
+	l := tr.Lines[0]
+	if i := slices.IndexFunc(tr.Lines, func(l logscan.Line) bool { return strings.Contains(l.Text, tr.Message) }); i >= 0 {
+		l = tr.Lines[i]
+	}
+	return evidence.Citation{Source: source, Ref: fmt.Sprintf("line %d", l.No), Time: tr.Time, Text: l.Text}
 }
 
-// classGrowth compares one class between two histogram files.
+// readHistogram parses a class histogram fixture with jvm.ParseHistogram.
+func readHistogram(t testing.TB, name string) jvm.Histogram {
+	t.Helper()
+	h, err := jvm.ParseHistogram(openFixture(t, name))
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return h
+}
+
+// classGrowth is one class's growth between two histogram files, as
+// jvm.DiffHistograms computes it. The class must be in both files and have
+// grown.
 func classGrowth(t testing.TB, from, to, class string) evidence.ClassGrowth {
 	t.Helper()
-	a, okA := readHistogram(t, from)[class]
-	b, okB := readHistogram(t, to)[class]
-	if !okA || !okB {
-		t.Fatalf("class %s missing from %s or %s", class, from, to)
+	// No instance threshold: the caller names the class it wants.
+	deltas := jvm.DiffHistograms(readHistogram(t, from), readHistogram(t, to), math.MinInt64)
+	i := slices.IndexFunc(deltas, func(d jvm.ClassDelta) bool { return d.Class == class })
+	if i < 0 || deltas[i].StartLine == 0 {
+		t.Fatalf("class %s missing from %s or %s, or did not grow", class, from, to)
 	}
+	d := deltas[i]
 	return evidence.ClassGrowth{
 		ID: "class/" + class, ClassName: class,
-		InstancesStart: a.instances, InstancesEnd: b.instances, InstancesDelta: b.instances - a.instances,
-		BytesStart: a.bytes, BytesEnd: b.bytes, BytesDelta: b.bytes - a.bytes,
+		InstancesStart: d.InstancesStart, InstancesEnd: d.InstancesEnd, InstancesDelta: d.InstancesEnd - d.InstancesStart,
+		BytesStart: d.BytesStart, BytesEnd: d.BytesEnd, BytesDelta: d.BytesEnd - d.BytesStart,
 		Cites: []evidence.Citation{
-			{Source: "histograms/" + from, Ref: fmt.Sprintf("line %d", a.line), Text: a.text},
-			{Source: "histograms/" + to, Ref: fmt.Sprintf("line %d", b.line), Text: b.text},
+			{Source: "histograms/" + from, Ref: fmt.Sprintf("line %d", d.StartLine), Text: readLines(t, from)[d.StartLine-1]},
+			{Source: "histograms/" + to, Ref: fmt.Sprintf("line %d", d.EndLine), Text: readLines(t, to)[d.EndLine-1]},
 		},
 	}
 }
 
-var pauseRE = regexp.MustCompile(`^\[([\d.]+)s\].*Pause (Young|Full|Remark|Cleanup).* (\d+)M->(\d+)M\((\d+)M\)`)
-
-// gcSummary summarises the pauses of a unified GC log in the line index
-// range [from, to) (to < 0: to the end), so a startup phase or a post-mortem
-// line can be left out, against the heap's maximum capacity.
+// gcSummary summarises, with jvm.ParseGCLog and jvm.SummarizeGC, the
+// collections of a GC log in the line index range [from, to) (to < 0: to the
+// end), so a startup phase or a post-mortem line can be left out.
+// capacityMiB is the heap's maximum capacity the log is expected to show.
+//
+// The floor fields alone are not SummarizeGC's: it reads the floor from full
+// GCs whenever there are any, and in session-locks-gc.log (a real leak) the
+// seven full GCs all come in the last 18 s, once the heap is exhausted, so it
+// reports the floor falling (57M → 53M) while the young and mixed pauses show
+// it climbing from 14M. The scenarios keep the floor as the post-GC
+// occupancy of the first and last sized pause, which is what the playbooks'
+// GC floor signals are written against.
 func gcSummary(t testing.TB, name string, from, to int, capacityMiB int64) evidence.GCSummary {
 	t.Helper()
-	const mib = 1 << 20
-	g := evidence.GCSummary{ID: "gc/" + name, Container: "app", Source: "gc/" + name, HeapCapacityBytes: capacityMiB * mib}
-	var first, last float64
-	var reclaimed float64
-	var firstLine, lastLine string
-	var firstNo, lastNo int
-	for i, l := range readLines(t, name) {
-		if i < from || (to >= 0 && i >= to) {
-			continue
-		}
-		m := pauseRE.FindStringSubmatch(l)
-		if m == nil {
-			continue
-		}
-		ts, _ := strconv.ParseFloat(m[1], 64)
-		before, _ := strconv.ParseInt(m[3], 10, 64)
-		after, _ := strconv.ParseInt(m[4], 10, 64)
-		if g.Collections == 0 {
-			first, g.FloorStartBytes, firstLine, firstNo = ts, after*mib, l, i+1
-		}
-		last, g.FloorEndBytes, lastLine, lastNo = ts, after*mib, l, i+1
-		g.Collections++
-		if m[2] == "Full" {
-			g.FullGCs++
-			if before > 0 {
-				reclaimed += float64(before-after) / float64(before)
-			}
+	colls, err := jvm.ParseGCLog(t.Context(), openFixture(t, name))
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	colls = slices.DeleteFunc(colls, func(c jvm.Collection) bool {
+		i := int(c.LineNo) - 1
+		return i < from || (to >= 0 && i >= to)
+	})
+	var pauses []jvm.Collection
+	for _, c := range colls {
+		if c.Kind != jvm.KindConcurrent && c.CapacityBytes > 0 {
+			pauses = append(pauses, c)
 		}
 	}
-	if g.Collections == 0 {
-		t.Fatalf("%s: no pauses", name)
+	if len(pauses) == 0 {
+		t.Fatalf("%s: no sized pauses in lines [%d, %d)", name, from, to)
 	}
-	if g.FullGCs > 0 {
-		g.AvgFullGCReclaimedFraction = reclaimed / float64(g.FullGCs)
+	g := jvm.SummarizeGC(colls)
+	if g.HeapCapacityBytes != capacityMiB*mib {
+		t.Fatalf("%s: heap capacity %d bytes, want %d MiB", name, g.HeapCapacityBytes, capacityMiB)
 	}
-	if hours := (last - first) / 3600; hours > 0 {
-		g.FullGCsPerHour = float64(g.FullGCs) / hours
+	first, last := pauses[0], pauses[len(pauses)-1]
+	g.FloorStartBytes, g.FloorEndBytes = first.AfterBytes, last.AfterBytes
+	g.FloorGrowthBytesPerHour = 0
+	if hours := (last.Uptime - first.Uptime).Hours(); hours > 0 {
 		g.FloorGrowthBytesPerHour = float64(g.FloorEndBytes-g.FloorStartBytes) / hours
 	}
 	g.FloorFractionOfCapacity = float64(g.FloorEndBytes) / float64(g.HeapCapacityBytes)
-	g.Collector = "G1"
-	if strings.Contains(readLines(t, name)[0], "Parallel") {
-		g.Collector = "Parallel"
-	}
-	g.Cites = []evidence.Citation{
-		{Source: g.Source, Ref: fmt.Sprintf("line %d", firstNo), Text: firstLine},
-		{Source: g.Source, Ref: fmt.Sprintf("line %d", lastNo), Text: lastLine},
+	g.ID, g.Container, g.Source = "gc/"+name, "app", "gc/"+name
+	for i := range g.Cites {
+		g.Cites[i].Source = g.Source
 	}
 	return g
 }
