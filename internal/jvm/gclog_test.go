@@ -307,12 +307,16 @@ func TestSummarizeGCFixtures(t *testing.T) {
 		minReclaimed, maxReclaimed  float64
 		fullsPerHour                float64
 	}{
-		// Fulls: 24 over 17.176s of uptime; first five afters 56,58,60,60,60M.
-		{"g1-gc.log", 159, 24, 60 * miB, 61 * miB, 64 * miB, true, []string{"line 2", "line 223", "line 248"}, 0.005, 0.03, 24 / (17.176 / 3600)},
-		// 83 fulls; first five afters 44,46,49,49,51M; the rest converge on 61M.
-		{"serial-gc.log", 98, 83, 49 * miB, 61 * miB, 61 * miB, true, []string{"line 2", "line 99"}, 0.01, 0.05, 83 / (18.718 / 3600)},
-		// Seven fulls: k=1, so the first and the last.
-		{"parallel-gcstar.log", 16, 7, 42 * miB, 52 * miB, 61 * miB, true, []string{"line 21", "line 88", "line 181"}, 0.05, 0.15, 7 / (15.786 / 3600)},
+		// 24 fulls, all in the last part of the run (the heap was already
+		// full), so the floor comes from all 107 sized pauses: the minimum
+		// of the first 26 is 1M, of the last 26 61M (checked with a regexp
+		// over the file, remarks and cleanups excluded).
+		{"g1-gc.log", 159, 24, 1 * miB, 61 * miB, 64 * miB, true, []string{"line 2", "line 223", "line 248"}, 0.005, 0.03, 24 / (17.176 / 3600)},
+		// 83 fulls, first one after the midpoint: minima of the first and
+		// last 24 of 98 pauses are 3M and 61M.
+		{"serial-gc.log", 98, 83, 3 * miB, 61 * miB, 61 * miB, true, []string{"line 2", "line 99"}, 0.01, 0.05, 83 / (18.718 / 3600)},
+		// Seven late fulls: minima of the first and last 4 of 16 pauses.
+		{"parallel-gcstar.log", 16, 7, 3 * miB, 46 * miB, 61 * miB, true, []string{"line 21", "line 88", "line 181"}, 0.05, 0.15, 7 / (15.786 / 3600)},
 		// No fulls: the floor is read from every post-GC value.
 		{"zgc-gc.log", 5, 0, 4 * miB, 14 * miB, 64 * miB, true, []string{"line 2", "line 6"}, 0, 0, 0},
 	}
@@ -477,4 +481,36 @@ func BenchmarkParseGCLog(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(lines), "lines/op")
+}
+
+// Full GCs spread over the window are the truest floor: when they are, the
+// floor comes from them alone, not from young collections' garbage-laden
+// post-GC values.
+func TestSummarizeGCFloorFromSpreadFullGCs(t *testing.T) {
+	at := func(sec int) time.Duration { return time.Duration(sec) * time.Second }
+	var colls []Collection
+	for i := 0; i < 40; i++ {
+		c := Collection{Uptime: at(i), Kind: KindYoung, BeforeBytes: 90 * miB, AfterBytes: int64(40+i%10) * miB, CapacityBytes: 100 * miB}
+		if i%10 == 0 {
+			c.Kind, c.AfterBytes = KindFull, 30*miB
+		}
+		colls = append(colls, c)
+	}
+	s := SummarizeGC(colls)
+	if s.FloorStartBytes != 30*miB || s.FloorEndBytes != 30*miB || s.FloorGrowthBytesPerHour != 0 {
+		t.Errorf("floor %d → %d (%v/h), want the full GCs' flat 30MiB", s.FloorStartBytes, s.FloorEndBytes, s.FloorGrowthBytesPerHour)
+	}
+	// The same run with its full GCs only at the end: the young pauses' floor
+	// is used and the flat minima show no growth either.
+	late := append([]Collection(nil), colls...)
+	for i := range late {
+		if late[i].Kind == KindFull {
+			late[i].Kind, late[i].AfterBytes = KindYoung, 40*miB
+		}
+	}
+	late = append(late, Collection{Uptime: at(40), Kind: KindFull, BeforeBytes: 90 * miB, AfterBytes: 39 * miB, CapacityBytes: 100 * miB})
+	s = SummarizeGC(late)
+	if s.FloorStartBytes != 40*miB || s.FloorEndBytes != 39*miB {
+		t.Errorf("late-full floor %d → %d, want minima 40MiB → 39MiB", s.FloorStartBytes, s.FloorEndBytes)
+	}
 }

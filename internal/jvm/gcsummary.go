@@ -17,9 +17,10 @@ const maxCiteText = 200
 // the longest full GC) with Source "gc" and Ref "line N" for the caller to
 // rewrite.
 //
-// The post-GC floor is read from full GCs when there are any (a full GC
-// leaves only live data) and otherwise from every collection's post-GC
-// occupancy (remarks and cleanups excluded: they do not evacuate). Floor
+// The post-GC floor is read from full GCs when at least two of them are
+// spread over the window (the first in its first half; a full GC leaves only
+// live data) and otherwise from every collection's post-GC occupancy
+// (remarks and cleanups excluded: they do not evacuate). Floor
 // start and end are medians of the first and last quarter of those points (1
 // to 5 points), so one odd collection does not decide them once there are a
 // few; the growth rate is the least-squares slope over all of them.
@@ -74,13 +75,20 @@ func SummarizeGC(colls []Collection) evidence.GCSummary {
 		s.FullGCsPerHour = float64(len(fulls)) / span
 	}
 
-	var floor []Collection
-	if len(fulls) > 0 {
-		for _, c := range fulls {
-			if c.sized() {
-				floor = append(floor, c)
-			}
+	// Full GCs give the truest floor, but only when they are spread over the
+	// window: a leaking heap often sees its first full GC only when it is
+	// already nearly full, and a floor read from those alone hides the climb
+	// that young and mixed collections show all along.
+	var floor, sizedFulls []Collection
+	fromFulls := false
+	for _, c := range fulls {
+		if c.sized() {
+			sizedFulls = append(sizedFulls, c)
 		}
+	}
+	t0, t1 := at(colls[0]), at(colls[len(colls)-1])
+	if len(sizedFulls) >= 2 && at(sizedFulls[0])-t0 <= (t1-t0)/2 {
+		floor, fromFulls = sizedFulls, true
 	}
 	if len(floor) == 0 {
 		for _, c := range colls {
@@ -89,11 +97,21 @@ func SummarizeGC(colls []Collection) evidence.GCSummary {
 			}
 		}
 	}
-	if len(floor) > 0 {
+	switch {
+	case fromFulls:
 		k := min(max(len(floor)/4, 1), 5)
 		s.FloorStartBytes = medianAfter(floor[:k])
 		s.FloorEndBytes = medianAfter(floor[len(floor)-k:])
 		s.FloorGrowthBytesPerHour = slope(floor, at)
+	case len(floor) > 0:
+		// Young and mixed collections leave garbage in the old generation,
+		// so their post-GC values are a floor only at their lowest: take the
+		// minimum of the first and last quarter, and the slope of per-window
+		// minima.
+		k := max(len(floor)/4, 1)
+		s.FloorStartBytes = minAfter(floor[:k])
+		s.FloorEndBytes = minAfter(floor[len(floor)-k:])
+		s.FloorGrowthBytesPerHour = slope(windowMinima(floor, 8), at)
 	}
 	if s.HeapCapacityBytes > 0 {
 		s.FloorFractionOfCapacity = float64(s.FloorEndBytes) / float64(s.HeapCapacityBytes)
@@ -225,4 +243,33 @@ func truncateText(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
+}
+
+// minAfter is the lowest post-GC occupancy among cs.
+func minAfter(cs []Collection) int64 {
+	m := cs[0].AfterBytes
+	for _, c := range cs[1:] {
+		m = min(m, c.AfterBytes)
+	}
+	return m
+}
+
+// windowMinima splits cs into up to n runs of equal count and keeps the
+// collection with the lowest post-GC occupancy of each.
+func windowMinima(cs []Collection, n int) []Collection {
+	if len(cs) <= n {
+		return cs
+	}
+	out := make([]Collection, 0, n)
+	for i := 0; i < n; i++ {
+		lo, hi := i*len(cs)/n, (i+1)*len(cs)/n
+		best := cs[lo]
+		for _, c := range cs[lo+1 : hi] {
+			if c.AfterBytes < best.AfterBytes {
+				best = c
+			}
+		}
+		out = append(out, best)
+	}
+	return out
 }
