@@ -1,6 +1,7 @@
 package evidence
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -43,5 +44,17 @@ func TestTrendSummaryForecast(t *testing.T) {
 		if s := tr.Summary(); !strings.Contains(s, "exhausted in ~"+c.want) {
 			t.Errorf("%v h: %q, want %q", c.h, s, c.want)
 		}
+	}
+}
+
+func TestNormalizeGivesArrays(t *testing.T) {
+	ev := &Evidence{Containers: []Container{{Name: "app"}}, OOMErrors: []OOMError{{ID: "oom/app/1"}}}
+	ev.Normalize()
+	data, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(data), "null") {
+		t.Errorf("JSON still has null: %s", data)
 	}
 }

@@ -368,3 +368,57 @@ type KernelKill struct {
 	MemcgLimitBytes int64      `json:"memcgLimitBytes"`
 	Cites           []Citation `json:"cites"`
 }
+
+// Normalize replaces nil lists with empty ones, so the JSON form always has
+// arrays where the schema says so (consumers need not special-case null).
+func (ev *Evidence) Normalize() {
+	ev.Containers = orEmpty(ev.Containers)
+	for i := range ev.Containers {
+		c := &ev.Containers[i]
+		c.JVM.Options, c.JVM.Unresolved = orEmpty(c.JVM.Options), orEmpty(c.JVM.Unresolved)
+		c.Budget.Assumptions, c.Cites = orEmpty(c.Budget.Assumptions), orEmpty(c.Cites)
+	}
+	ev.OOMErrors = orEmpty(ev.OOMErrors)
+	for i := range ev.OOMErrors {
+		o := &ev.OOMErrors[i]
+		o.Frames, o.Chain, o.Cites = orEmpty(o.Frames), orEmpty(o.Chain), orEmpty(o.Cites)
+	}
+	ev.Leaks = orEmpty(ev.Leaks)
+	for i := range ev.Leaks {
+		ev.Leaks[i].Frames, ev.Leaks[i].Cites = orEmpty(ev.Leaks[i].Frames), orEmpty(ev.Leaks[i].Cites)
+	}
+	ev.Restarts.Times, ev.Restarts.Cites = orEmpty(ev.Restarts.Times), orEmpty(ev.Restarts.Cites)
+	ev.Kill.Cites = orEmpty(ev.Kill.Cites)
+	ev.Trends = orEmpty(ev.Trends)
+	for i := range ev.Trends {
+		ev.Trends[i].Cites = orEmpty(ev.Trends[i].Cites)
+	}
+	ev.GC = orEmpty(ev.GC)
+	for i := range ev.GC {
+		ev.GC[i].Cites = orEmpty(ev.GC[i].Cites)
+	}
+	ev.ClassGrowth = orEmpty(ev.ClassGrowth)
+	for i := range ev.ClassGrowth {
+		ev.ClassGrowth[i].Cites = orEmpty(ev.ClassGrowth[i].Cites)
+	}
+	ev.Deploys = orEmpty(ev.Deploys)
+	for i := range ev.Deploys {
+		ev.Deploys[i].Images, ev.Deploys[i].Cites = orEmpty(ev.Deploys[i].Images), orEmpty(ev.Deploys[i].Cites)
+	}
+	ev.Events = orEmpty(ev.Events)
+	for i := range ev.Events {
+		ev.Events[i].Cites = orEmpty(ev.Events[i].Cites)
+	}
+	ev.KernelKills = orEmpty(ev.KernelKills)
+	for i := range ev.KernelKills {
+		ev.KernelKills[i].Cites = orEmpty(ev.KernelKills[i].Cites)
+	}
+	ev.Warnings = orEmpty(ev.Warnings)
+}
+
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

@@ -132,6 +132,7 @@ func (s SourceStatus) MarshalJSON() ([]byte, error) {
 
 // Build assembles the report.
 func Build(ev *evidence.Evidence, results []playbooks.Result, sources []SourceStatus) *Report {
+	ev.Normalize()
 	r := &Report{
 		Schema:     SchemaVersion,
 		Target:     ev.Target,

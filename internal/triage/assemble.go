@@ -65,6 +65,7 @@ func assemble(g *gathered, req Request, focus string, w evidence.Window) *eviden
 	ev.Trends = trends(g, ev, focus)
 	ev.GC = gcSummaries(g, focus)
 	ev.ClassGrowth = classGrowth(beforeFailure(g.histograms, ev))
+	ev.Normalize()
 	return ev
 }
 
