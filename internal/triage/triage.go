@@ -14,6 +14,7 @@ import (
 	"github.com/oombot/oombot/internal/bundle"
 	"github.com/oombot/oombot/internal/evidence"
 	"github.com/oombot/oombot/internal/playbooks"
+	"github.com/oombot/oombot/internal/redact"
 	"github.com/oombot/oombot/internal/report"
 	"github.com/oombot/oombot/internal/sources/kube"
 	"github.com/oombot/oombot/internal/sources/prometheus"
@@ -100,6 +101,10 @@ type Engine struct {
 	Now func() time.Time
 	// Warnings are prepended to every evidence (e.g. a bundle's unknown files).
 	Warnings []string
+	// Redactor masks secrets in the evidence and alert text before anything
+	// is matched, reported or sent on. Nil means redact.New(redact.Default()):
+	// redaction is always on.
+	Redactor *redact.Redactor
 }
 
 // PodError is returned when the target pod itself cannot be read: without
@@ -218,6 +223,18 @@ func (e *Engine) Run(ctx context.Context, req Request) (*report.Report, error) {
 
 	ev := assemble(g, req, focus, window)
 	ev.Warnings = append(append([]string(nil), e.Warnings...), ev.Warnings...)
+
+	// Redact once, here, on the evidence itself: every report, Slack message
+	// and LLM request is built from it, so none of them can quote a secret
+	// from a log line, event, env var or JVM flag.
+	red := e.Redactor
+	if red == nil {
+		red = redact.New(redact.Default())
+	}
+	redacted := red.Evidence(ev)
+	alert := red.String(req.Alert)
+	log.Debug("redacted secrets", "evidenceReplacements", redacted, "alertRedacted", alert != req.Alert)
+	req.Alert = alert
 
 	var results []playbooks.Result
 	if e.Playbooks != nil {
