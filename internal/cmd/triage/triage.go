@@ -7,13 +7,17 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/oombot/oombot/internal/bundle"
 	"github.com/oombot/oombot/internal/cmd/factory"
+	"github.com/oombot/oombot/internal/narrative"
 	"github.com/oombot/oombot/internal/render"
+	"github.com/oombot/oombot/internal/report"
 	"github.com/oombot/oombot/internal/triage"
 )
 
@@ -29,6 +33,20 @@ the evidence against playbooks and print a diagnosis that cites its evidence.
 
 With --bundle, no cluster and no credentials are needed: the bundle is replayed
 through the same sources as a live cluster.
+
+Narrative (optional, off by default):
+  --narrative                  add a plain-language explanation written by an
+                               OpenAI-compatible model (OpenAI, Azure OpenAI, vLLM, Ollama)
+  --llm-base-url URL           API root including /v1 (default $OOMBOT_LLM_BASE_URL)
+  --llm-model NAME             model name (default $OOMBOT_LLM_MODEL)
+  --llm-anonymize              replace pod, namespace, workload, cluster and image names
+                               with aliases before sending
+The API key is read from $OPENAI_API_KEY only. Secrets are redacted before
+anything is sent. The report is printed first and is never changed by the
+narrative: in text mode the narrative follows it in its own section; with
+-o json it is added as a top-level "narrative" field when it is ready within
+its timeout (20s), and left out otherwise. A narrative failure prints one
+"narrative unavailable: ..." line to stderr and does not change the exit code.
 `
 
 // Options are the parsed flags.
@@ -46,6 +64,11 @@ type Options struct {
 	FiredAt    string
 	Timeout    time.Duration
 	Verbose    bool
+	// Narrative enables the LLM narrative; the LLM* fields configure it.
+	Narrative    bool
+	LLMBaseURL   string
+	LLMModel     string
+	LLMAnonymize bool
 }
 
 // Run parses args and triages. The returned error is what to print; the
@@ -79,6 +102,10 @@ func parse(args []string) (Options, error) {
 	fs.StringVar(&o.FiredAt, "fired-at", "", "when the alert fired (RFC3339; default now, or the bundle's firedAt)")
 	fs.DurationVar(&o.Timeout, "timeout", 60*time.Second, "overall deadline")
 	fs.BoolVarP(&o.Verbose, "verbose", "v", false, "show every trend, event and playbook considered")
+	fs.BoolVar(&o.Narrative, "narrative", false, "add an LLM narrative explaining the evidence (off by default)")
+	fs.StringVar(&o.LLMBaseURL, "llm-base-url", os.Getenv("OOMBOT_LLM_BASE_URL"), "OpenAI-compatible API root including /v1")
+	fs.StringVar(&o.LLMModel, "llm-model", os.Getenv("OOMBOT_LLM_MODEL"), "LLM model name")
+	fs.BoolVar(&o.LLMAnonymize, "llm-anonymize", false, "send aliases instead of pod, namespace, workload, cluster and image names")
 	if err := fs.Parse(args); err != nil {
 		return o, &UsageError{Msg: err.Error() + "\n\n" + Usage}
 	}
@@ -106,6 +133,16 @@ func run(ctx context.Context, io factory.IOStreams, o Options) error {
 	logger := slog.New(slog.NewTextHandler(io.Err, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	for _, w := range warnings {
 		logger.Warn(w)
+	}
+	var narrator *narrative.Narrator
+	if o.Narrative {
+		// A misconfigured narrative is a narrative failure like any other:
+		// the triage still runs and exits as it would without it.
+		narrator, err = narrative.New(narrative.Config{BaseURL: o.LLMBaseURL, Model: o.LLMModel, Anonymize: o.LLMAnonymize},
+			narrative.WithLogger(logger), narrative.WithPlaybooks(set))
+		if err != nil {
+			narrativeFailed(io, err)
+		}
 	}
 
 	var (
@@ -157,10 +194,63 @@ func run(ctx context.Context, io factory.IOStreams, o Options) error {
 		}
 		return err
 	}
-	if o.Output == "json" {
-		return render.JSON(io.Out, rep)
+	if narrator == nil {
+		if o.Output == "json" {
+			return render.JSON(io.Out, rep)
+		}
+		return render.Text(io.Out, rep, render.TextOptions{Verbose: o.Verbose})
 	}
-	return render.Text(io.Out, rep, render.TextOptions{Verbose: o.Verbose})
+	return withNarrative(ctx, io, o, rep, narrator)
+}
+
+// withNarrative prints the report and its narrative. In text mode the
+// report is printed (and flushed) while the model is still writing, so a
+// slow or failing endpoint never delays the diagnosis. JSON must stay one
+// document, so there the report waits for the narrative, at most its
+// timeout, and carries it as a "narrative" field only if it arrived.
+func withNarrative(ctx context.Context, io factory.IOStreams, o Options, rep *report.Report, n *narrative.Narrator) error {
+	type result struct {
+		n   *narrative.Narrative
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		nar, err := n.Narrate(ctx, rep)
+		done <- result{nar, err}
+	}()
+	if o.Output == "json" {
+		res := <-done
+		if res.err != nil {
+			narrativeFailed(io, res.err)
+		}
+		return render.JSONWithNarrative(io.Out, rep, res.n)
+	}
+	if err := render.Text(io.Out, rep, render.TextOptions{Verbose: o.Verbose}); err != nil {
+		<-done
+		return err
+	}
+	if f, ok := io.Out.(interface{ Flush() error }); ok {
+		if err := f.Flush(); err != nil {
+			<-done
+			return err
+		}
+	}
+	res := <-done
+	if res.err != nil {
+		narrativeFailed(io, res.err)
+		return nil
+	}
+	if _, err := fmt.Fprintln(io.Out); err != nil {
+		return err
+	}
+	return render.Narrative(io.Out, res.n)
+}
+
+// narrativeFailed prints the single stderr line a narrative failure gets.
+func narrativeFailed(io factory.IOStreams, err error) {
+	msg := strings.TrimPrefix(err.Error(), "narrative: ")
+	msg = strings.Join(strings.Fields(msg), " ") // one line, whatever the error held
+	fmt.Fprintln(io.Err, "narrative unavailable: "+msg)
 }
 
 type discard struct{}
