@@ -4,6 +4,7 @@
 //	bot triage --bundle examples/incidents/image-decode-bomb
 //	bot triage POD -n NAMESPACE [-o json]
 //	bot collect POD -n NAMESPACE -o DIR
+//	bot playbooks lint|test|explain|new
 package main
 
 import (
@@ -16,6 +17,8 @@ import (
 
 	"github.com/oombot/oombot/internal/cmd/collect"
 	"github.com/oombot/oombot/internal/cmd/factory"
+	"github.com/oombot/oombot/internal/cmd/playbooks"
+	"github.com/oombot/oombot/internal/cmd/playbooks/cli"
 	"github.com/oombot/oombot/internal/cmd/triage"
 )
 
@@ -24,6 +27,8 @@ const usage = `oombot: a diagnosis for every OOMKilled pod, with the evidence th
 Usage:
   bot triage   triage a pod (live cluster or --bundle DIR)
   bot collect  record an incident bundle from a live cluster
+  bot playbooks lint|test|explain|new
+               write and check playbooks
   bot help     show this help
 
 Run 'bot <command> --help' for a command's flags.
@@ -55,6 +60,8 @@ func run(ctx context.Context, io factory.IOStreams, args []string) int {
 			return 0
 		}
 		err = collect.Run(ctx, io, args[1:])
+	case "playbooks":
+		err = playbooks.Run(ctx, io, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(io.Out, usage)
 		return 0
@@ -68,7 +75,8 @@ func run(ctx context.Context, io factory.IOStreams, args []string) int {
 	fmt.Fprintln(io.Err, "error:", err)
 	var ue *triage.UsageError
 	var ce *collect.UsageError
-	if errors.As(err, &ue) || errors.As(err, &ce) {
+	var pe *cli.UsageError
+	if errors.As(err, &ue) || errors.As(err, &ce) || errors.As(err, &pe) {
 		return 2
 	}
 	return 1

@@ -124,9 +124,29 @@ func (p *Playbook) emptyResult() Result {
 }
 
 func (p *Playbook) evaluate(ctx context.Context, timeout time.Duration, act interpreter.Activation, ev *evidence.Evidence) Result {
+	r, _ := p.evaluateTraced(ctx, timeout, act, ev)
+	return r
+}
+
+// outcome is what one signal or veto expression returned in one evaluation.
+type outcome struct {
+	items []Cited
+	err   error
+}
+
+// trace holds the outcome of every expression of one evaluation, in
+// playbook order (signals, then vetoes), for Explain.
+type trace struct {
+	signals, vetoes []outcome
+}
+
+// evaluateTraced is evaluate, also returning what each expression returned,
+// so Explain shows exactly the evaluation Evaluate performs.
+func (p *Playbook) evaluateTraced(ctx context.Context, timeout time.Duration, act interpreter.Activation, ev *evidence.Evidence) (Result, trace) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	r := p.emptyResult()
+	var tr trace
 
 	var total, fired float64
 	var missingRequired []string
@@ -134,6 +154,7 @@ func (p *Playbook) evaluate(ctx context.Context, timeout time.Duration, act inte
 	for _, sig := range p.signals {
 		total += sig.weight
 		items, err := run(ctx, sig.prg, act)
+		tr.signals = append(tr.signals, outcome{items: items, err: err})
 		if err != nil {
 			r.Errors = append(r.Errors, fmt.Sprintf("signal %s: %v", sig.name, err))
 		}
@@ -153,6 +174,7 @@ func (p *Playbook) evaluate(ctx context.Context, timeout time.Duration, act inte
 	var vetoErrs []string
 	for _, veto := range p.vetoes {
 		items, err := run(ctx, veto.prg, act)
+		tr.vetoes = append(tr.vetoes, outcome{items: items, err: err})
 		if err != nil {
 			r.Errors = append(r.Errors, fmt.Sprintf("excludeWhen %s: %v", veto.name, err))
 			vetoErrs = append(vetoErrs, veto.name)
@@ -192,7 +214,7 @@ func (p *Playbook) evaluate(ctx context.Context, timeout time.Duration, act inte
 		r.Why = fmt.Sprintf("confidence %.2f ≥ threshold %.2f: %s", r.Confidence, r.Threshold, strings.Join(names, ", "))
 	}
 	r.NextSteps = p.renderNextSteps(ev, r.Fired, &r.Errors)
-	return r
+	return r, tr
 }
 
 // run evaluates one expression and converts its list to cited items,

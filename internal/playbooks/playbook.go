@@ -30,6 +30,11 @@ type Playbook struct {
 	signals   []*compiledExpr
 	vetoes    []*compiledExpr
 	nextSteps *template.Template
+	// nodes and lines are the decoded YAML and the file's text, kept so
+	// checks after loading (lint) can point into the file as precisely
+	// as the loader does.
+	nodes map[string]*yaml.Node
+	lines []string
 }
 
 // compiledExpr is a signal or veto ready to evaluate.
@@ -184,7 +189,7 @@ func (c *compiler) compile(root *yaml.Node) *Playbook {
 			c.errAtPath(path+".minConfidence", "%s: minConfidence only applies to expect: %s", path, v1.ExpectMatch)
 		}
 	}
-	pb := &Playbook{spec: spec, file: c.file, at: c.d.pos("id")}
+	pb := &Playbook{spec: spec, file: c.file, at: c.d.pos("id"), nodes: c.d.nodes, lines: c.lines}
 	allowed := citableTypes()
 	for i, s := range spec.Signals {
 		prg := c.compileExpr(fmt.Sprintf("signals[%d].expr", i), label("signal", s.Name, fmt.Sprintf("signals[%d]", i)), s.Expr, allowed)

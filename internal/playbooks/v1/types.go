@@ -94,4 +94,6 @@ type Test struct {
 	// MinConfidence (0..1) is the lowest acceptable confidence of a match;
 	// only meaningful with Expect == ExpectMatch.
 	MinConfidence float64 `yaml:"minConfidence,omitempty" json:"minConfidence,omitempty"`
+	// Signals name signals of the playbook that must fire on the bundle.
+	Signals []string `yaml:"signals,omitempty" json:"signals,omitempty"`
 }
