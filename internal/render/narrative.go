@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/oombot/oombot/internal/narrative"
-	"github.com/oombot/oombot/internal/report"
 )
 
 // NarrativeHeading introduces the LLM section, so nobody mistakes its
@@ -82,23 +81,21 @@ func ids(ev []string) string {
 	return "[" + strings.Join(ev, ", ") + "]"
 }
 
-// JSONWithNarrative writes the report's JSON schema with one more top-level
-// field, "narrative", when n is not nil. The field is additive: consumers of
-// oombot.report/v1 that do not know it are unaffected, and it is absent
-// whenever the narrative is off or failed.
-func JSONWithNarrative(w io.Writer, r *report.Report, n *narrative.Narrative) error {
-	if n == nil {
-		return JSON(w, r)
-	}
+// NarrativeSchema identifies the JSON document NarrativeJSON writes.
+const NarrativeSchema = "oombot.narrative/v1"
+
+// NarrativeJSON writes the narrative as its own JSON document, printed after
+// the report's so the report never waits for the model.
+func NarrativeJSON(w io.Writer, n *narrative.Narrative) error {
 	doc := struct {
-		*report.Report
+		Schema    string               `json:"schema"`
 		Narrative *narrative.Narrative `json:"narrative"`
-	}{r, n}
+	}{NarrativeSchema, n}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(doc); err != nil {
-		return fmt.Errorf("render json: %w", err)
+		return fmt.Errorf("render narrative json: %w", err)
 	}
 	return nil
 }

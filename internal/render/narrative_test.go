@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/oombot/oombot/internal/narrative"
-	"github.com/oombot/oombot/internal/report"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -75,32 +74,20 @@ func golden(t *testing.T, path string, got []byte) {
 	}
 }
 
-func TestJSONWithNarrative(t *testing.T) {
-	rep := &report.Report{Schema: report.SchemaVersion, Verdict: "v", Matches: []report.Match{}}
-	var plain, with bytes.Buffer
-	if err := JSONWithNarrative(&plain, rep, nil); err != nil {
-		t.Fatal(err)
-	}
-	var direct bytes.Buffer
-	if err := JSON(&direct, rep); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(plain.Bytes(), direct.Bytes()) {
-		t.Error("without a narrative the JSON must be exactly the report's")
-	}
+func TestNarrativeJSON(t *testing.T) {
 	n := &narrative.Narrative{Statements: []narrative.Statement{{Text: "t", Evidence: []string{"kill"}}}, Hypotheses: []narrative.Hypothesis{}, Model: "m"}
-	if err := JSONWithNarrative(&with, rep, n); err != nil {
+	var out bytes.Buffer
+	if err := NarrativeJSON(&out, n); err != nil {
 		t.Fatal(err)
 	}
-	var doc map[string]json.RawMessage
-	if err := json.Unmarshal(with.Bytes(), &doc); err != nil {
+	var doc struct {
+		Schema    string              `json:"schema"`
+		Narrative narrative.Narrative `json:"narrative"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if string(doc["schema"]) != `"`+report.SchemaVersion+`"` || string(doc["verdict"]) != `"v"` {
-		t.Errorf("report fields lost: %s", with.String())
-	}
-	var got narrative.Narrative
-	if err := json.Unmarshal(doc["narrative"], &got); err != nil || got.Statements[0].Evidence[0] != "kill" {
-		t.Errorf("narrative field: %s, %v", doc["narrative"], err)
+	if doc.Schema != NarrativeSchema || len(doc.Narrative.Statements) != 1 || doc.Narrative.Statements[0].Evidence[0] != "kill" {
+		t.Errorf("narrative document: %s", out.String())
 	}
 }

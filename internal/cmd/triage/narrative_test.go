@@ -118,7 +118,15 @@ func TestNarrativeJSON(t *testing.T) {
 	if err != nil || errOut != "" {
 		t.Fatalf("err %v, stderr %q", err, errOut)
 	}
+	// Two documents: the report, unchanged and first, then the narrative.
 	dec := json.NewDecoder(strings.NewReader(out))
+	var rep map[string]any
+	if err := dec.Decode(&rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep["schema"] != "oombot.report/v1" || rep["narrative"] != nil {
+		t.Errorf("first document is not the plain report: schema %v, narrative %v", rep["schema"], rep["narrative"])
+	}
 	var doc struct {
 		Schema    string `json:"schema"`
 		Narrative *struct {
@@ -130,12 +138,12 @@ func TestNarrativeJSON(t *testing.T) {
 		} `json:"narrative"`
 	}
 	if err := dec.Decode(&doc); err != nil {
-		t.Fatal(err)
+		t.Fatalf("second document: %v", err)
 	}
 	if dec.More() {
-		t.Error("stdout holds more than one JSON document")
+		t.Error("stdout holds more than two JSON documents")
 	}
-	if doc.Schema != "oombot.report/v1" || doc.Narrative == nil || len(doc.Narrative.Statements) != 1 || doc.Narrative.Model != "fake-model" {
+	if doc.Schema != "oombot.narrative/v1" || doc.Narrative == nil || len(doc.Narrative.Statements) != 1 || doc.Narrative.Model != "fake-model" {
 		t.Errorf("json: %+v", doc)
 	}
 }

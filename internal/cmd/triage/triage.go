@@ -44,8 +44,9 @@ Narrative (optional, off by default):
 The API key is read from $OPENAI_API_KEY only. Secrets are redacted before
 anything is sent. The report is printed first and is never changed by the
 narrative: in text mode the narrative follows it in its own section; with
--o json it is added as a top-level "narrative" field when it is ready within
-its timeout (20s), and left out otherwise. A narrative failure prints one
+-o json the report is one JSON document and the narrative, when it arrives
+within its timeout (20s), a second one ({"schema":"oombot.narrative/v1",
+"narrative":...}; read both with e.g. jq -s). A narrative failure prints one
 "narrative unavailable: ..." line to stderr and does not change the exit code.
 `
 
@@ -203,11 +204,10 @@ func run(ctx context.Context, io factory.IOStreams, o Options) error {
 	return withNarrative(ctx, io, o, rep, narrator)
 }
 
-// withNarrative prints the report and its narrative. In text mode the
-// report is printed (and flushed) while the model is still writing, so a
-// slow or failing endpoint never delays the diagnosis. JSON must stay one
-// document, so there the report waits for the narrative, at most its
-// timeout, and carries it as a "narrative" field only if it arrived.
+// withNarrative prints the report and then its narrative. The report is
+// printed (and flushed) while the model is still writing, so a slow or
+// failing endpoint never delays or changes the diagnosis; in JSON mode the
+// narrative is a second document after the report's.
 func withNarrative(ctx context.Context, io factory.IOStreams, o Options, rep *report.Report, n *narrative.Narrator) error {
 	type result struct {
 		n   *narrative.Narrative
@@ -218,14 +218,13 @@ func withNarrative(ctx context.Context, io factory.IOStreams, o Options, rep *re
 		nar, err := n.Narrate(ctx, rep)
 		done <- result{nar, err}
 	}()
+	var err error
 	if o.Output == "json" {
-		res := <-done
-		if res.err != nil {
-			narrativeFailed(io, res.err)
-		}
-		return render.JSONWithNarrative(io.Out, rep, res.n)
+		err = render.JSON(io.Out, rep)
+	} else {
+		err = render.Text(io.Out, rep, render.TextOptions{Verbose: o.Verbose})
 	}
-	if err := render.Text(io.Out, rep, render.TextOptions{Verbose: o.Verbose}); err != nil {
+	if err != nil {
 		<-done
 		return err
 	}
@@ -239,6 +238,9 @@ func withNarrative(ctx context.Context, io factory.IOStreams, o Options, rep *re
 	if res.err != nil {
 		narrativeFailed(io, res.err)
 		return nil
+	}
+	if o.Output == "json" {
+		return render.NarrativeJSON(io.Out, res.n)
 	}
 	if _, err := fmt.Fprintln(io.Out); err != nil {
 		return err
