@@ -35,6 +35,9 @@ type Report struct {
 	Sources    []SourceStatus     `json:"sources"`
 	Warnings   []string           `json:"warnings"`
 	Evidence   *evidence.Evidence `json:"evidence"`
+	// Chart holds the memory series for renderers that draw them; nil when
+	// no metrics were read.
+	Chart *Chart `json:"-"`
 }
 
 // Termination is the focus container's end, and who caused it.

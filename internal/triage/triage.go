@@ -248,6 +248,7 @@ func (e *Engine) Run(ctx context.Context, req Request) (*report.Report, error) {
 	}
 	rep := report.Build(ev, results, g.statuses.list())
 	rep.Alert = req.Alert
+	rep.Chart = chartData(g, ev, rep.Facts, focus, window)
 	log.Info("triage done", "namespace", req.Namespace, "pod", req.Pod, "verdict", rep.Verdict)
 	return rep, nil
 }
