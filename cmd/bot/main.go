@@ -5,6 +5,7 @@
 //	bot triage POD -n NAMESPACE [-o json]
 //	bot collect POD -n NAMESPACE -o DIR
 //	bot playbooks lint|test|explain|new
+//	bot serve --config config.yaml
 package main
 
 import (
@@ -19,6 +20,7 @@ import (
 	"github.com/oombot/oombot/internal/cmd/factory"
 	"github.com/oombot/oombot/internal/cmd/playbooks"
 	"github.com/oombot/oombot/internal/cmd/playbooks/cli"
+	"github.com/oombot/oombot/internal/cmd/serve"
 	"github.com/oombot/oombot/internal/cmd/triage"
 )
 
@@ -29,6 +31,7 @@ Usage:
   bot collect  record an incident bundle from a live cluster
   bot playbooks lint|test|explain|new
                write and check playbooks
+  bot serve    run the Slack bot (--config FILE)
   bot help     show this help
 
 Run 'bot <command> --help' for a command's flags.
@@ -62,6 +65,12 @@ func run(ctx context.Context, io factory.IOStreams, args []string) int {
 		err = collect.Run(ctx, io, args[1:])
 	case "playbooks":
 		err = playbooks.Run(ctx, io, args[1:])
+	case "serve":
+		if wantsHelp(args[1:]) {
+			fmt.Fprint(io.Out, serve.Usage)
+			return 0
+		}
+		err = serve.Run(ctx, io, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(io.Out, usage)
 		return 0
@@ -76,7 +85,8 @@ func run(ctx context.Context, io factory.IOStreams, args []string) int {
 	var ue *triage.UsageError
 	var ce *collect.UsageError
 	var pe *cli.UsageError
-	if errors.As(err, &ue) || errors.As(err, &ce) || errors.As(err, &pe) {
+	var se *serve.UsageError
+	if errors.As(err, &ue) || errors.As(err, &ce) || errors.As(err, &pe) || errors.As(err, &se) {
 		return 2
 	}
 	return 1

@@ -45,6 +45,11 @@ type Message struct {
 	Report *report.Report
 	// Narrative is the optional LLM narrative for a report posted before.
 	Narrative *narrative.Narrative
+	// Notice is a short line shown above a report ("Re-run by …").
+	Notice string
+	// See points at an earlier thread this message refers to (a duplicate
+	// alert's reply links the thread that has the triage).
+	See *Ref
 	// TriageID is carried by the report's buttons (re-run, feedback, raw
 	// evidence) so an Action can be traced back to its triage.
 	TriageID string

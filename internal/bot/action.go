@@ -1,0 +1,55 @@
+package bot
+
+import (
+	"context"
+
+	"github.com/oombot/oombot/internal/chat"
+	"github.com/oombot/oombot/internal/fleet"
+)
+
+// HandleAction handles the buttons under a report.
+func (b *Bot) HandleAction(ctx context.Context, a chat.Action) {
+	t, ok, err := b.o.Store.GetTriage(ctx, a.TriageID)
+	private := chat.Target{Channel: a.Channel, User: a.User, ResponseURL: a.ResponseURL}
+	if err != nil || !ok {
+		b.log.Info("action for an unknown triage", "action", a.ActionID, "triage", a.TriageID, "err", err)
+		b.spawn(func(ctx context.Context) {
+			b.post(ctx, private, chat.Message{Ephemeral: true,
+				Text: "I no longer remember that triage (the bot restarted or it is too old). Run `/oom triage <pod>` again."})
+		})
+		return
+	}
+	thread := chat.Target{Channel: t.Thread.Channel, ThreadTS: t.Thread.TS}
+	top := "none"
+	if t.Report != nil && len(t.Report.Matches) > 0 {
+		top = t.Report.Matches[0].ID
+	}
+	log := b.log.With("triage", t.ID, "user", a.User, "action", a.ActionID, "playbook", top)
+	switch a.ActionID {
+	case chat.ActionRerun:
+		req := fleet.Request{Cluster: t.Cluster, Namespace: t.Namespace, Pod: t.Pod, Container: t.Container, Alert: t.Alert}
+		log.Info("re-run requested")
+		b.spawn(func(ctx context.Context) {
+			b.triage(ctx, "rerun", req, thread, private, "Re-run by <@"+a.User+">")
+		})
+	case chat.ActionHelpful, chat.ActionWrong:
+		judgement := "helpful"
+		if a.ActionID == chat.ActionWrong {
+			judgement = "wrong"
+		}
+		b.m.feedback.WithLabelValues(top, judgement).Inc()
+		log.Info("feedback", "judgement", judgement, "verdict", t.Report.Verdict)
+		b.spawn(func(ctx context.Context) {
+			b.post(ctx, private, chat.Message{Ephemeral: true, Text: "Thanks, recorded your feedback (" + judgement + ") on `" + top + "`."})
+		})
+	case chat.ActionEvidence:
+		if t.Report == nil {
+			return
+		}
+		b.spawn(func(ctx context.Context) {
+			b.upload(ctx, thread, chat.File{Name: "evidence-" + t.ID + ".json", Title: "Raw evidence for " + t.Pod, Type: "text", Data: evidenceSnippet(t.Report)})
+		})
+	default:
+		log.Info("unknown action ignored")
+	}
+}

@@ -1,0 +1,273 @@
+// Package serve implements `bot serve`: the Slack bot. It loads the config,
+// checks the tokens with Slack (auth.test), connects by Socket Mode or
+// serves HTTP endpoints, and on SIGTERM stops receiving, lets the triages in
+// flight post their reports, then exits.
+package serve
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/oombot/oombot/internal/alert"
+	"github.com/oombot/oombot/internal/bot"
+	"github.com/oombot/oombot/internal/bundle"
+	"github.com/oombot/oombot/internal/chart"
+	"github.com/oombot/oombot/internal/chat"
+	slackchat "github.com/oombot/oombot/internal/chat/slack"
+	"github.com/oombot/oombot/internal/cmd/factory"
+	"github.com/oombot/oombot/internal/config"
+	"github.com/oombot/oombot/internal/fleet"
+	"github.com/oombot/oombot/internal/narrative"
+	"github.com/oombot/oombot/internal/playbooks"
+	"github.com/oombot/oombot/internal/report"
+	"github.com/oombot/oombot/internal/triage"
+)
+
+// Usage is `bot serve --help`.
+const Usage = `Usage: bot serve --config FILE
+
+Runs the Slack bot. Tokens come from the environment:
+  SLACK_BOT_TOKEN       Bot User OAuth Token (xoxb-…), always
+  SLACK_APP_TOKEN       App-Level Token (xapp-…, connections:write), socket mode
+  SLACK_SIGNING_SECRET  Signing Secret, HTTP mode
+  OPENAI_API_KEY        only when llm: is configured
+
+See README "Connect to Slack" and deploy/slack-app-manifest.yaml.
+`
+
+// UsageError is a command-line mistake (exit code 2).
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+// Options are serve's inputs; tests inject Getenv, Ready and a short
+// ShutdownGrace.
+type Options struct {
+	ConfigPath string
+	Getenv     func(string) string
+	Logger     *slog.Logger
+	// Ready, when set, is called once the bot is connected (socket) or
+	// listening (HTTP), with the HTTP address if any.
+	Ready func(addr string)
+	// ShutdownGrace bounds how long in-flight triages may finish (30s).
+	ShutdownGrace time.Duration
+	// SocketPingInterval overrides slack-go's dead-connection timeout.
+	SocketPingInterval time.Duration
+	// HTTPClient is used for Slack's Web API (tests pass their server's).
+	HTTPClient *http.Client
+}
+
+// Run parses args and serves until ctx ends.
+func Run(ctx context.Context, io factory.IOStreams, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Err)
+	path := fs.String("config", "", "config file (YAML)")
+	if err := fs.Parse(args); err != nil {
+		return &UsageError{Msg: err.Error()}
+	}
+	if *path == "" || fs.NArg() > 0 {
+		return &UsageError{Msg: "serve needs --config FILE (see README \"Connect to Slack\")"}
+	}
+	log := slog.New(slog.NewJSONHandler(io.Err, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	return Serve(ctx, Options{ConfigPath: *path, Logger: log})
+}
+
+// Serve runs the bot with o until ctx ends.
+func Serve(ctx context.Context, o Options) error {
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if o.ShutdownGrace <= 0 {
+		o.ShutdownGrace = 30 * time.Second
+	}
+	cfg, err := config.Load(o.ConfigPath, o.Getenv)
+	if err != nil {
+		return err
+	}
+	if err := cfg.CheckSecrets(); err != nil {
+		return fmt.Errorf("slack credentials:\n%w", err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+
+	var bg sync.WaitGroup
+	bgCtx, bgCancel := context.WithCancel(context.Background())
+	defer func() { bgCancel(); bg.Wait() }()
+
+	matcher, set, err := loadPlaybooks(cfg, log, reg)
+	if err != nil {
+		return err
+	}
+	if r, ok := matcher.(*playbooks.Reloader); ok {
+		bg.Add(1)
+		go func() { defer bg.Done(); _ = r.Run(bgCtx) }()
+	}
+	fl, err := buildFleet(cfg, matcher, log)
+	if err != nil {
+		return err
+	}
+	actx, acancel := context.WithTimeout(ctx, 15*time.Second)
+	client, err := slackchat.NewClient(actx, cfg.Slack.BotToken, slackchat.ClientOptions{APIURL: cfg.Slack.APIURL, AppToken: cfg.Slack.AppToken, HTTPClient: o.HTTPClient})
+	acancel()
+	if err != nil {
+		return err
+	}
+	id := client.Identity()
+	log.Info("connected to slack", "team", id.TeamID, "botUser", id.UserID, "mode", cfg.Slack.Mode)
+
+	rules := alert.DefaultRules()
+	if cfg.Alerts != nil {
+		rules = *cfg.Alerts
+	}
+	parser, err := alert.NewParser(rules)
+	if err != nil {
+		return fmt.Errorf("alerts: %w", err)
+	}
+	var narrator bot.Narrator
+	if cfg.LLM != nil {
+		n, err := narrative.New(narrative.Config{BaseURL: cfg.LLM.BaseURL, Model: cfg.LLM.Model, Azure: cfg.LLM.Azure,
+			Anonymize: cfg.LLM.Anonymize, Timeout: cfg.LLM.Timeout.D(0), MaxCompletionTokens: cfg.LLM.MaxTokens},
+			narrative.WithLogger(log), narrative.WithRegisterer(reg), narrative.WithPlaybooks(set), narrative.WithGetenv(o.Getenv))
+		if err != nil {
+			return fmt.Errorf("llm: %w", err)
+		}
+		narrator = n
+	}
+	platform := chat.Queued(client, chat.QueueOptions{OnRetry: func(op string, attempt int, wait time.Duration, err error) {
+		log.Warn("slack call retried", "op", op, "attempt", attempt, "wait", wait, "err", err)
+	}})
+	b, err := bot.New(bot.Options{Platform: platform, Triager: fl, Parser: parser, Channels: cfg.Channels,
+		DedupWindow: cfg.DedupWindow.D(15 * time.Minute), Workers: cfg.Workers, Logger: log, Registerer: reg,
+		Chart: func(c *report.Chart) ([]byte, error) { return chart.PNG(c, chart.Options{}) }, Narrator: narrator,
+		TriageTimeout: cfg.Timeouts.Overall.D(30*time.Second) + 30*time.Second})
+	if err != nil {
+		return err
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	listen := cfg.MetricsListen
+	if cfg.Slack.Mode == config.ModeHTTP {
+		listen = cfg.Slack.Listen
+		mux.Handle("/slack/", client.HTTPHandler(b, slackchat.HTTPOptions{SigningSecret: cfg.Slack.SigningSecret, Logger: log}))
+	}
+	var srv *http.Server
+	addr := ""
+	if listen != "" {
+		ln, err := net.Listen("tcp", listen)
+		if err != nil {
+			return fmt.Errorf("listen %s: %w", listen, err)
+		}
+		addr = ln.Addr().String()
+		srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		bg.Add(1)
+		go func() {
+			defer bg.Done()
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("http server", "err", err)
+			}
+		}()
+		log.Info("listening", "addr", addr)
+	}
+
+	var runErr error
+	if cfg.Slack.Mode == config.ModeSocket {
+		if o.Ready != nil {
+			o.Ready(addr)
+		}
+		runErr = client.RunSocket(ctx, b, slackchat.SocketOptions{PingInterval: o.SocketPingInterval, Logger: log})
+	} else {
+		if o.Ready != nil {
+			o.Ready(addr)
+		}
+		<-ctx.Done()
+	}
+	// Stop receiving first, then let the triages in flight post.
+	if srv != nil {
+		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = srv.Shutdown(sctx)
+		scancel()
+	}
+	gctx, gcancel := context.WithTimeout(context.Background(), o.ShutdownGrace)
+	defer gcancel()
+	log.Info("shutting down: finishing in-flight triages")
+	if err := b.Shutdown(gctx); err != nil {
+		log.Warn("shutdown", "err", err)
+	}
+	return runErr
+}
+
+func loadPlaybooks(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer) (triage.Matcher, *playbooks.Set, error) {
+	if cfg.Playbooks.Dir == "" {
+		set, warnings, err := factory.Playbooks("")
+		for _, w := range warnings {
+			log.Warn(w)
+		}
+		return set, set, err
+	}
+	r, err := playbooks.NewReloader(cfg.Playbooks.Dir, playbooks.ReloaderOptions{Interval: cfg.Playbooks.ReloadInterval.D(0), Logger: log, Registerer: reg})
+	if err != nil {
+		return nil, nil, fmt.Errorf("playbooks: %w", err)
+	}
+	return r, r.Current(), nil
+}
+
+func buildFleet(cfg *config.Config, m triage.Matcher, log *slog.Logger) (*fleet.Fleet, error) {
+	to := triage.Timeouts{Source: cfg.Timeouts.Source.D(5 * time.Second), Logs: cfg.Timeouts.Source.D(5 * time.Second),
+		Overall: cfg.Timeouts.Overall.D(30 * time.Second)}
+	var members []*fleet.Member
+	for _, k := range cfg.Clusters {
+		var (
+			e   *triage.Engine
+			mem = &fleet.Member{Name: k.Name}
+		)
+		if k.Bundle != "" {
+			b, err := bundle.Load(k.Bundle)
+			if err != nil {
+				return nil, fmt.Errorf("cluster %s: %w", k.Name, err)
+			}
+			if e, err = factory.BundleEngine(b); err != nil {
+				return nil, fmt.Errorf("cluster %s: %w", k.Name, err)
+			}
+			mem.Client, mem.FiredAt = b.Clientset(), b.Manifest.FiredAt
+			if k.Prometheus != "" {
+				// A recorded cluster with a live metrics server: demos and
+				// fault-injection tests.
+				live, err := factory.LiveEngine(b.Clientset(), k.Prometheus)
+				if err != nil {
+					return nil, fmt.Errorf("cluster %s: %w", k.Name, err)
+				}
+				e.Metrics = live.Metrics
+			}
+		} else {
+			client, _, _, err := factory.Cluster(factory.KubeOptions{Kubeconfig: k.Kubeconfig, Context: k.Context})
+			if err != nil {
+				return nil, fmt.Errorf("cluster %s: %w", k.Name, err)
+			}
+			if e, err = factory.LiveEngine(client, k.Prometheus); err != nil {
+				return nil, fmt.Errorf("cluster %s: %w", k.Name, err)
+			}
+			mem.Client = client
+		}
+		e.Playbooks, e.Timeouts, e.Logger = m, to, log.With("cluster", k.Name)
+		mem.Engine = e
+		members = append(members, mem)
+	}
+	return fleet.New(cfg.DefaultCluster, members...)
+}

@@ -1,0 +1,300 @@
+// Package config reads the bot's configuration: one YAML file, decoded
+// strictly (an unknown or misspelt key is an error, not a silent default),
+// with secrets taken from the environment so the file can live in a
+// ConfigMap and the tokens in a Secret.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/oombot/oombot/internal/alert"
+)
+
+// Environment variables that override the file. Tokens belong here rather
+// than in the file.
+const (
+	EnvBotToken      = "SLACK_BOT_TOKEN"
+	EnvAppToken      = "SLACK_APP_TOKEN"
+	EnvSigningSecret = "SLACK_SIGNING_SECRET"
+)
+
+// Connection modes.
+const (
+	ModeSocket = "socket"
+	ModeHTTP   = "http"
+)
+
+// Config is the whole bot configuration.
+type Config struct {
+	Slack    Slack     `yaml:"slack"`
+	Channels []Channel `yaml:"channels"`
+	Clusters []Cluster `yaml:"clusters"`
+	// DefaultCluster is used when an alert or command names none; defaults
+	// to the first cluster.
+	DefaultCluster string `yaml:"defaultCluster"`
+	// DedupWindow is how long one triage per workload answers for later
+	// alerts (default 15m).
+	DedupWindow Duration `yaml:"dedupWindow"`
+	Timeouts    Timeouts `yaml:"timeouts"`
+	// Alerts overrides how alert messages are recognised.
+	Alerts    *alert.Rules `yaml:"alerts"`
+	Playbooks Playbooks    `yaml:"playbooks"`
+	LLM       *LLM         `yaml:"llm"`
+	// Workers bounds concurrent triages (default 4).
+	Workers int `yaml:"workers"`
+	// MetricsListen serves /metrics and /healthz in socket mode (HTTP mode
+	// serves them on slack.listen). Empty disables it.
+	MetricsListen string `yaml:"metricsListen"`
+}
+
+// Slack configures the connection. Tokens come from the environment.
+type Slack struct {
+	// Mode is "socket" (default; no public URL needed) or "http".
+	Mode string `yaml:"mode"`
+	// Listen is the HTTP mode address (default ":8080").
+	Listen string `yaml:"listen"`
+	// APIURL overrides Slack's Web API root (a proxy, or a test server).
+	APIURL string `yaml:"apiURL"`
+
+	BotToken      string `yaml:"-"`
+	AppToken      string `yaml:"-"`
+	SigningSecret string `yaml:"-"`
+}
+
+// Channel is a channel the bot serves.
+type Channel struct {
+	// ID is the channel id (C0123ABC); names change, ids don't.
+	ID   string `yaml:"id"`
+	Name string `yaml:"name"`
+	// Watch makes the bot reply to alert messages posted in the channel.
+	Watch bool `yaml:"watch"`
+	// Namespaces this channel may triage; "*" allows any. Empty allows none,
+	// so a forgotten list fails closed.
+	Namespaces []string `yaml:"namespaces"`
+	// Cluster is the default cluster for this channel.
+	Cluster string `yaml:"cluster"`
+}
+
+// Allows reports whether the channel may triage namespace ns.
+func (c Channel) Allows(ns string) bool {
+	for _, n := range c.Namespaces {
+		if n == "*" || n == ns {
+			return true
+		}
+	}
+	return false
+}
+
+// Cluster is a Kubernetes cluster the bot can triage, by name.
+type Cluster struct {
+	Name string `yaml:"name"`
+	// Kubeconfig and Context select a kubeconfig context; both empty means
+	// in-cluster config (or $KUBECONFIG).
+	Kubeconfig string `yaml:"kubeconfig"`
+	Context    string `yaml:"context"`
+	// Prometheus is the Prometheus API URL for metrics (optional).
+	Prometheus string `yaml:"prometheus"`
+	// Bundle serves this "cluster" from a recorded incident bundle instead
+	// of a live API server: for demos and tests.
+	Bundle string `yaml:"bundle"`
+}
+
+// Timeouts bound each triage.
+type Timeouts struct {
+	// Source bounds each source (default 5s).
+	Source Duration `yaml:"source"`
+	// Overall bounds a whole triage (default 30s).
+	Overall Duration `yaml:"overall"`
+}
+
+// Playbooks says where playbooks come from.
+type Playbooks struct {
+	// Dir overrides the embedded playbooks; it is watched for changes.
+	Dir string `yaml:"dir"`
+	// ReloadInterval is how often Dir is checked (default 10s).
+	ReloadInterval Duration `yaml:"reloadInterval"`
+}
+
+// LLM enables the optional narrative. The key comes from OPENAI_API_KEY.
+type LLM struct {
+	BaseURL   string   `yaml:"baseURL"`
+	Model     string   `yaml:"model"`
+	Azure     bool     `yaml:"azure"`
+	Anonymize bool     `yaml:"anonymize"`
+	Timeout   Duration `yaml:"timeout"`
+	MaxTokens int      `yaml:"maxTokens"`
+}
+
+// Duration is a time.Duration written as "15m" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML parses Go duration syntax.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil || v < 0 {
+		return fmt.Errorf("line %d: %q is not a duration like 30s or 15m", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// D returns d, or def when d is zero.
+func (d Duration) D(def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return time.Duration(d)
+}
+
+// Load reads path, applies env overrides (getenv; nil means os.Getenv) and
+// validates. Every problem is reported, not just the first.
+func Load(path string, getenv func(string) string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c, err := Parse(data, getenv)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse decodes data strictly and validates it.
+func Parse(data []byte, getenv func(string) string) (*Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	// An empty file decodes to io.EOF: treat it as an empty config and let
+	// validation say what is missing.
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("decode: %w", err)
+	}
+	c.Slack.BotToken = getenv(EnvBotToken)
+	c.Slack.AppToken = getenv(EnvAppToken)
+	c.Slack.SigningSecret = getenv(EnvSigningSecret)
+	if c.Slack.Mode == "" {
+		c.Slack.Mode = ModeSocket
+	}
+	if c.Slack.Listen == "" {
+		c.Slack.Listen = ":8080"
+	}
+	if c.Workers == 0 {
+		c.Workers = 4
+	}
+	if c.DefaultCluster == "" && len(c.Clusters) > 0 {
+		c.DefaultCluster = c.Clusters[0].Name
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	switch c.Slack.Mode {
+	case ModeSocket, ModeHTTP:
+	default:
+		bad("slack.mode: %q is not %q or %q", c.Slack.Mode, ModeSocket, ModeHTTP)
+	}
+	if c.Slack.APIURL != "" && !strings.HasSuffix(c.Slack.APIURL, "/") {
+		bad("slack.apiURL: must end in / (e.g. https://slack.com/api/)")
+	}
+	if len(c.Clusters) == 0 {
+		bad("clusters: at least one cluster is needed (name plus kubeconfig context, or in-cluster)")
+	}
+	names := map[string]bool{}
+	for i, k := range c.Clusters {
+		switch {
+		case k.Name == "":
+			bad("clusters[%d].name: required", i)
+		case names[k.Name]:
+			bad("clusters[%d].name: %q is used twice", i, k.Name)
+		}
+		names[k.Name] = true
+		if k.Bundle != "" && (k.Kubeconfig != "" || k.Context != "") {
+			bad("clusters[%d]: bundle and kubeconfig/context are exclusive", i)
+		}
+	}
+	if c.DefaultCluster != "" && !names[c.DefaultCluster] {
+		bad("defaultCluster: %q is not a configured cluster", c.DefaultCluster)
+	}
+	if len(c.Channels) == 0 {
+		bad("channels: at least one channel is needed (id, namespaces it may triage, watch: true to answer alerts)")
+	}
+	ids := map[string]bool{}
+	for i, ch := range c.Channels {
+		switch {
+		case ch.ID == "":
+			bad("channels[%d].id: required (the channel id, e.g. C0123ABCDEF: channel details → About)", i)
+		case ids[ch.ID]:
+			bad("channels[%d].id: %q is listed twice", i, ch.ID)
+		}
+		ids[ch.ID] = true
+		if len(ch.Namespaces) == 0 {
+			bad("channels[%d].namespaces: list the namespaces this channel may triage, or \"*\"", i)
+		}
+		if ch.Cluster != "" && !names[ch.Cluster] {
+			bad("channels[%d].cluster: %q is not a configured cluster", i, ch.Cluster)
+		}
+	}
+	if c.Workers < 0 || c.Workers > 64 {
+		bad("workers: %d is outside 1..64", c.Workers)
+	}
+	if c.Alerts != nil {
+		if err := c.Alerts.Validate(); err != nil {
+			bad("alerts: %v", err)
+		}
+	}
+	if c.LLM != nil && (c.LLM.BaseURL == "" || c.LLM.Model == "") {
+		bad("llm: baseURL and model are both required when llm is set")
+	}
+	return errors.Join(errs...)
+}
+
+// Channel returns the configuration of channel id.
+func (c *Config) Channel(id string) (Channel, bool) {
+	for _, ch := range c.Channels {
+		if ch.ID == id {
+			return ch, true
+		}
+	}
+	return Channel{}, false
+}
+
+// CheckSecrets says which tokens the chosen mode needs and lacks, and how to
+// get them; serve calls it before connecting.
+func (c *Config) CheckSecrets() error {
+	var errs []error
+	if c.Slack.BotToken == "" {
+		errs = append(errs, fmt.Errorf("%s is not set: the Bot User OAuth Token (xoxb-…) from your Slack app's OAuth & Permissions page", EnvBotToken))
+	} else if !strings.HasPrefix(c.Slack.BotToken, "xoxb-") {
+		errs = append(errs, fmt.Errorf("%s does not look like a bot token (want xoxb-…)", EnvBotToken))
+	}
+	switch c.Slack.Mode {
+	case ModeSocket:
+		if c.Slack.AppToken == "" {
+			errs = append(errs, fmt.Errorf("%s is not set: socket mode needs an App-Level Token (xapp-…) with connections:write, from Basic Information → App-Level Tokens", EnvAppToken))
+		} else if !strings.HasPrefix(c.Slack.AppToken, "xapp-") {
+			errs = append(errs, fmt.Errorf("%s does not look like an app-level token (want xapp-…)", EnvAppToken))
+		}
+	case ModeHTTP:
+		if c.Slack.SigningSecret == "" {
+			errs = append(errs, fmt.Errorf("%s is not set: HTTP mode verifies requests with the Signing Secret from Basic Information → App Credentials", EnvSigningSecret))
+		}
+	}
+	return errors.Join(errs...)
+}
