@@ -41,6 +41,14 @@ func (b *Bot) triage(ctx context.Context, trigger string, req fleet.Request, to,
 		top = rep.Matches[0].ID
 	}
 	b.m.triages.WithLabelValues(trigger, top).Inc()
+	// Remember the triage before its buttons exist, so a click can never
+	// arrive for a triage the store doesn't know yet.
+	rec := store.Triage{ID: id, Cluster: rep.Target.Cluster, Namespace: req.Namespace, Pod: rep.Target.Pod,
+		Workload: req.Workload, Container: req.Container, Alert: req.Alert,
+		Thread: chat.Ref{Channel: to.Channel, TS: to.ThreadTS}, Report: rep, At: start}
+	if err := b.o.Store.PutTriage(ctx, rec); err != nil {
+		log.Warn("remember triage", "err", err)
+	}
 	msg := chat.Message{Report: rep, TriageID: id, Notice: notice}
 	ref, ok := b.post(ctx, to, msg)
 	if !ok && fail.ResponseURL != "" {
@@ -60,10 +68,11 @@ func (b *Bot) triage(ctx context.Context, trigger string, req fleet.Request, to,
 	if thread.Channel == "" {
 		thread.Channel = to.Channel
 	}
-	if err := b.o.Store.PutTriage(ctx, store.Triage{ID: id, Cluster: rep.Target.Cluster, Namespace: req.Namespace, Pod: rep.Target.Pod,
-		Workload: req.Workload, Container: req.Container, Alert: req.Alert,
-		Thread: chat.Ref{Channel: thread.Channel, TS: thread.ThreadTS}, Report: rep, At: start}); err != nil {
-		log.Warn("remember triage", "err", err)
+	if rec.Thread.TS != thread.ThreadTS || rec.Thread.Channel != thread.Channel {
+		rec.Thread = chat.Ref{Channel: thread.Channel, TS: thread.ThreadTS}
+		if err := b.o.Store.PutTriage(ctx, rec); err != nil {
+			log.Warn("remember triage", "err", err)
+		}
 	}
 	if b.o.Chart != nil && !rep.Chart.Empty() && thread.Channel != "" {
 		png, err := b.o.Chart(rep.Chart)

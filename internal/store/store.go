@@ -23,9 +23,9 @@ type Triage struct {
 	ID string
 	// Request fields, to re-run it.
 	Cluster, Namespace, Pod, Workload, Container, Alert string
-	Thread                                               chat.Ref
-	Report                                               *report.Report
-	At                                                   time.Time
+	Thread                                              chat.Ref
+	Report                                              *report.Report
+	At                                                  time.Time
 }
 
 // Store is the bot's memory. Implementations are safe for concurrent use.

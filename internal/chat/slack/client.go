@@ -94,7 +94,9 @@ func (c *Client) render(m chat.Message) (string, []slackapi.Block) {
 	case m.Narrative != nil:
 		return "Narrative (LLM, unverified wording; the report above is authoritative)", NarrativeBlocks(m.Narrative)
 	}
-	text := m.Text
+	// Text is the bot's own words but may quote an alert title or a pod
+	// name; escaped, nothing in it can become a link or a mention.
+	text := blkEsc(m.Text)
 	if m.See != nil {
 		if link := c.Permalink(*m.See); link != "" {
 			text += " <" + link + "|thread>"

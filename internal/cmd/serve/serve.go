@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/oombot/oombot/internal/alert"
@@ -103,7 +104,7 @@ func Serve(ctx context.Context, o Options) error {
 		return fmt.Errorf("slack credentials:\n%w", err)
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	var bg sync.WaitGroup
 	bgCtx, bgCancel := context.WithCancel(context.Background())

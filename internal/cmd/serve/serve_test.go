@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -253,5 +256,433 @@ func TestAlertGetsThreadReply(t *testing.T) {
 	}
 	if !strings.Contains(f.Name, bundlePod) {
 		t.Errorf("chart name %q", f.Name)
+	}
+}
+
+// TestRedeliveryDuplicateAndResolved: a redelivered event (same event_id,
+// retry_attempt 1) gets no second reply; a second alert for the same
+// workload inside the window gets a short reply linking the first thread;
+// the RESOLVED message is posted in the firing alert's thread.
+func TestRedeliveryDuplicateAndResolved(t *testing.T) {
+	srv := newServer(t)
+	startBot(t, srv, botOpts{})
+
+	first := srv.AddMessage(alertsChannel, fixture(t, "datadog-triggered-oom"))
+	payload := srv.EventCallback(srv.MessageEvent(first))
+	if _, err := srv.Push(slackserver.EventsAPI, payload); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, srv, "first report", func(s *slackserver.Server) bool { return len(replies(s, alertsChannel, first.TS)) == 1 })
+	// Slack redelivers the same event (as after a missed ack).
+	id, err := srv.PushEnvelope(slackserver.Envelope{Type: slackserver.EventsAPI, Payload: payload, RetryAttempt: 1, RetryReason: "timeout"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.WaitAck(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+
+	// The same monitor fires again for the same workload: a new message.
+	second, _, err := srv.PushMessage(alertsChannel, fixture(t, "datadog-triggered-oom"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, srv, "duplicate notice", func(s *slackserver.Server) bool { return len(replies(s, alertsChannel, second.TS)) == 1 })
+	dup := replies(srv, alertsChannel, second.TS)[0]
+	if !strings.Contains(dup.Text, "Already triaged") || !strings.Contains(dup.Text, "/archives/"+alertsChannel+"/p"+strings.Replace(first.TS, ".", "", 1)) {
+		t.Errorf("duplicate reply should link the first thread: %q", dup.Text)
+	}
+	if len(dup.Blocks) != 0 {
+		t.Errorf("duplicate reply should be short, got blocks")
+	}
+
+	resolved, _, err := srv.PushMessage(alertsChannel, fixture(t, "datadog-recovered"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, srv, "resolved note in the first thread", func(s *slackserver.Server) bool {
+		for _, m := range replies(s, alertsChannel, second.TS) {
+			if strings.Contains(m.Text, "Resolved") {
+				return true
+			}
+		}
+		for _, m := range replies(s, alertsChannel, first.TS) {
+			if strings.Contains(m.Text, "Resolved") {
+				return true
+			}
+		}
+		return false
+	})
+	if n := len(replies(srv, alertsChannel, resolved.TS)); n != 0 {
+		t.Errorf("a resolved alert must not be triaged: %d replies in its own thread", n)
+	}
+	// Exactly one report in total.
+	reports := 0
+	for _, m := range srv.Messages(alertsChannel) {
+		if m.BotID == srv.BotID && strings.Contains(blocksJSON(m), "oom_rerun") {
+			reports++
+		}
+	}
+	if reports != 1 {
+		t.Errorf("%d reports posted, want 1", reports)
+	}
+}
+
+// TestUnrelatedAndForbiddenAlerts: a CPU alert and a human message are
+// ignored; an OOM alert for a namespace the channel may not triage gets a
+// clear refusal.
+func TestUnrelatedAndForbiddenAlerts(t *testing.T) {
+	srv := newServer(t)
+	startBot(t, srv, botOpts{})
+	cpu, cpuEnv, _ := srv.PushMessage(alertsChannel, fixture(t, "datadog-cpu"))
+	human, humanEnv, _ := srv.PushMessage(alertsChannel, fixture(t, "human-message"))
+	forbidden, _, _ := srv.PushMessage(limitedChannel, fixture(t, "alertmanager-firing-oomkilled"))
+	waitFor(t, srv, "refusal", func(s *slackserver.Server) bool { return len(replies(s, limitedChannel, forbidden.TS)) == 1 })
+	if msg := replies(srv, limitedChannel, forbidden.TS)[0].Text; !strings.Contains(msg, "not allowed to triage namespace `edge`") {
+		t.Errorf("refusal: %q", msg)
+	}
+	for _, env := range []string{cpuEnv, humanEnv} {
+		if _, err := srv.WaitAck(context.Background(), env); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(replies(srv, alertsChannel, cpu.TS))+len(replies(srv, alertsChannel, human.TS)) != 0 {
+		t.Error("replied to a non-memory alert or a human")
+	}
+}
+
+// TestSlashCommand: /oom triage acks at once (privately), then posts the
+// report in the channel with the chart in its thread; a wrong pod name gets
+// close matches, privately; /oom help explains usage.
+func TestSlashCommand(t *testing.T) {
+	srv := newServer(t)
+	startBot(t, srv, botOpts{})
+
+	fields := srv.SlashCommandFields(slackserver.SlashCommand{Command: "/oom", Text: "triage " + bundlePod + " -n edge", ChannelID: alertsChannel, UserID: "U0SRE00001"})
+	env, err := srv.Push(slackserver.SlashCommands, fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack, err := srv.WaitAck(context.Background(), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(ack.Payload), "Triaging") || !strings.Contains(string(ack.Payload), `"ephemeral"`) {
+		t.Errorf("ack: %s", ack.Payload)
+	}
+	var report slackserver.Message
+	waitFor(t, srv, "report in channel", func(s *slackserver.Server) bool {
+		for _, m := range s.Messages(alertsChannel) {
+			if m.BotID == s.BotID && m.ThreadTS == "" && strings.Contains(blocksJSON(m), "image-decode-bomb") {
+				report = m
+				return len(filesIn(s, alertsChannel, m.TS)) == 1
+			}
+		}
+		return false
+	})
+	if !strings.Contains(blocksJSON(report), "Requested by") || !strings.Contains(blocksJSON(report), "U0SRE00001") {
+		t.Errorf("report does not say who asked: %s", blocksJSON(report)[:400])
+	}
+
+	// A typo in the pod name: private error with close matches.
+	bad := srv.SlashCommandFields(slackserver.SlashCommand{Command: "/oom", Text: "triage api-gateway-6bqn5pfqmq-br6b -n edge", ChannelID: alertsChannel, UserID: "U0SRE00001"})
+	if _, err := srv.Push(slackserver.SlashCommands, bad); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, srv, "private error", func(s *slackserver.Server) bool { return len(s.ResponsePosts(bad["response_url"])) == 1 })
+	post := srv.ResponsePosts(bad["response_url"])[0]
+	pj, _ := json.Marshal(post)
+	if !strings.Contains(string(pj), "did you mean") || !strings.Contains(string(pj), bundlePod) || !strings.Contains(string(pj), "ephemeral") {
+		t.Errorf("wrong-pod reply: %s", pj)
+	}
+
+	for _, c := range []struct{ text, channel, want string }{
+		{"help", alertsChannel, `/oom triage \u0026lt;pod\u0026gt;`},
+		{"", alertsChannel, `/oom triage \u0026lt;pod\u0026gt;`},
+		{"triage x -n payments", alertsChannel, "may not triage namespace `payments`"},
+		{"triage x", alertsChannel, "Which namespace?"},
+		{"triage x -n edge --bogus", alertsChannel, "unknown flag"},
+		{"triage x -n edge", "C0UNKNOWN1", "not configured for this channel"},
+	} {
+		f := srv.SlashCommandFields(slackserver.SlashCommand{Command: "/oom", Text: c.text, ChannelID: c.channel, UserID: "U0SRE00001"})
+		env, err := srv.Push(slackserver.SlashCommands, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ack, err := srv.WaitAck(context.Background(), env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(ack.Payload), c.want) {
+			t.Errorf("/oom %s: ack %s lacks %q", c.text, ack.Payload, c.want)
+		}
+	}
+}
+
+// TestButtons: Show raw evidence uploads a snippet in the thread, Re-run
+// posts a second report there, feedback is acknowledged privately.
+func TestButtons(t *testing.T) {
+	srv := newServer(t)
+	startBot(t, srv, botOpts{})
+	alert, _, _ := srv.PushMessage(alertsChannel, fixture(t, "alertmanager-firing-oomkilled"))
+	waitFor(t, srv, "report and chart", func(s *slackserver.Server) bool {
+		return len(replies(s, alertsChannel, alert.TS)) == 1 && len(filesIn(s, alertsChannel, alert.TS)) == 1
+	})
+	rep := replies(srv, alertsChannel, alert.TS)[0]
+	id := triageID(t, rep)
+
+	click := func(action string) map[string]any {
+		p := srv.BlockActionsPayload(slackserver.BlockAction{ActionID: action, Value: id, ChannelID: alertsChannel, MessageTS: rep.TS, UserID: "U0SRE00002"})
+		env, err := srv.Push(slackserver.Interactive, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := srv.WaitAck(context.Background(), env); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	click("oom_raw_evidence")
+	waitFor(t, srv, "evidence snippet", func(s *slackserver.Server) bool {
+		for _, f := range filesIn(s, alertsChannel, alert.TS) {
+			if strings.HasPrefix(f.Name, "evidence-") {
+				return true
+			}
+		}
+		return false
+	})
+	for _, f := range filesIn(srv, alertsChannel, alert.TS) {
+		if strings.HasPrefix(f.Name, "evidence-") {
+			var ev map[string]any
+			if err := json.Unmarshal(f.Data, &ev); err != nil || ev["oomErrors"] == nil {
+				t.Errorf("evidence snippet is not the evidence JSON: %v", err)
+			}
+		}
+	}
+	click("oom_rerun")
+	waitFor(t, srv, "re-run report", func(s *slackserver.Server) bool {
+		for _, m := range replies(s, alertsChannel, alert.TS) {
+			if strings.Contains(blocksJSON(m), "Re-run by") {
+				return true
+			}
+		}
+		return false
+	})
+	p := click("oom_feedback_wrong")
+	ru := p["response_url"].(string)
+	waitFor(t, srv, "feedback ack", func(s *slackserver.Server) bool { return len(s.ResponsePosts(ru)) == 1 })
+	if pj, _ := json.Marshal(srv.ResponsePosts(ru)[0]); !strings.Contains(string(pj), "wrong") {
+		t.Errorf("feedback reply: %s", pj)
+	}
+}
+
+// TestRateLimitStorm: Slack answers 429 with Retry-After for a while; the
+// report waits it out and arrives, nothing is dropped.
+func TestRateLimitStorm(t *testing.T) {
+	srv := newServer(t)
+	startBot(t, srv, botOpts{})
+	srv.FailNext("chat.postMessage", 3, 429, time.Second)
+	srv.FailNext("files.completeUploadExternal", 1, 429, time.Second)
+	alert, _, _ := srv.PushMessage(alertsChannel, fixture(t, "alertmanager-firing-oomkilled"))
+	waitFor(t, srv, "report and chart despite 429s", func(s *slackserver.Server) bool {
+		return len(replies(s, alertsChannel, alert.TS)) == 1 && len(filesIn(s, alertsChannel, alert.TS)) == 1
+	})
+	calls := srv.Calls("chat.postMessage")
+	if len(calls) < 4 {
+		t.Fatalf("%d postMessage calls, want 3 rejected + 1 accepted", len(calls))
+	}
+	// Retry-After was honoured: the accepted call came ≥ 3×1 s after the first.
+	if gap := calls[len(calls)-1].At.Sub(calls[0].At); gap < 3*time.Second {
+		t.Errorf("retries did not wait for Retry-After: %s", gap)
+	}
+}
+
+// TestSourceTimeout: a Prometheus that never answers is reported as timed
+// out in the report's sources line; the report still comes, in time.
+func TestSourceTimeout(t *testing.T) {
+	hang := make(chan struct{})
+	prom := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-hang:
+		case <-r.Context().Done():
+		}
+	}))
+	defer prom.Close()
+	defer close(hang)
+	srv := newServer(t)
+	startBot(t, srv, botOpts{cluster: fmt.Sprintf("  - name: prod-eu-1\n    bundle: %s\n    prometheus: %s\n",
+		filepath.Join(repoRoot(t), "examples/incidents/image-decode-bomb"), prom.URL)})
+	start := time.Now()
+	alert, _, _ := srv.PushMessage(alertsChannel, fixture(t, "alertmanager-firing-oomkilled"))
+	waitFor(t, srv, "partial report", func(s *slackserver.Server) bool { return len(replies(s, alertsChannel, alert.TS)) == 1 })
+	took := time.Since(start)
+	bj := blocksJSON(replies(srv, alertsChannel, alert.TS)[0])
+	if !strings.Contains(bj, "timed out after 2s") {
+		t.Errorf("report does not name the timed-out source: %s", bj)
+	}
+	// Still a diagnosis: the stack trace comes from the logs.
+	if !strings.Contains(bj, "image-decode-bomb") {
+		t.Errorf("no diagnosis without metrics")
+	}
+	if took > 2*time.Second+time.Second {
+		t.Errorf("report took %s; the source deadline is 2s", took)
+	}
+}
+
+// TestSocketReconnect: Slack asks the bot to reconnect; an alert posted
+// while it is away is delivered on the new connection and answered once.
+func TestSocketReconnect(t *testing.T) {
+	srv := newServer(t)
+	startBot(t, srv, botOpts{})
+	connects := srv.Connects()
+	srv.Disconnect("refresh_requested")
+	alert, env, err := srv.PushMessage(alertsChannel, fixture(t, "alertmanager-firing-oomkilled"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, srv, "reconnect", func(s *slackserver.Server) bool { return s.Connects() > connects })
+	if _, err := srv.WaitAck(context.Background(), env); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, srv, "reply after reconnect", func(s *slackserver.Server) bool { return len(replies(s, alertsChannel, alert.TS)) == 1 })
+	// Unacked redelivery after another drop must not double-reply.
+	srv.RedeliverUnacked()
+	time.Sleep(300 * time.Millisecond)
+	if n := len(replies(srv, alertsChannel, alert.TS)); n != 1 {
+		t.Errorf("%d replies", n)
+	}
+}
+
+// TestMissingAndBadTokens: serve refuses to start, naming what is missing
+// or rejected.
+func TestMissingAndBadTokens(t *testing.T) {
+	srv := newServer(t)
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	cfg := fmt.Sprintf("slack: {apiURL: %q}\nchannels: [{id: C1, namespaces: [x]}]\nclusters: [{name: a, bundle: %s}]\n",
+		srv.URL(), filepath.Join(repoRoot(t), "examples/incidents/image-decode-bomb"))
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		env  map[string]string
+		want []string
+	}{
+		{map[string]string{}, []string{"SLACK_BOT_TOKEN is not set", "SLACK_APP_TOKEN is not set"}},
+		{map[string]string{"SLACK_BOT_TOKEN": "xoxb-wrong", "SLACK_APP_TOKEN": "xapp-x"}, []string{"auth.test rejected SLACK_BOT_TOKEN", "invalid_auth"}},
+	} {
+		err := Serve(context.Background(), Options{ConfigPath: path, Getenv: func(k string) string { return c.env[k] }, HTTPClient: srv.Client()})
+		if err == nil {
+			t.Fatal("started")
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%q lacks %q", err, w)
+			}
+		}
+	}
+}
+
+// TestGracefulShutdown: SIGTERM (context cancel) while a report is being
+// posted: serve waits for it, then returns.
+func TestGracefulShutdown(t *testing.T) {
+	srv := newServer(t)
+	b := startBot(t, srv, botOpts{grace: 20 * time.Second})
+	srv.Latency("chat.postMessage", 1500*time.Millisecond)
+	alert, env, _ := srv.PushMessage(alertsChannel, fixture(t, "alertmanager-firing-oomkilled"))
+	// The ack comes once the triage has started; the post then takes 1.5 s.
+	if _, err := srv.WaitAck(context.Background(), env); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(replies(srv, alertsChannel, alert.TS)); n != 0 {
+		t.Fatalf("reply already there (%d): the test would prove nothing", n)
+	}
+	b.shutdown(t)
+	if n := len(replies(srv, alertsChannel, alert.TS)); n != 1 {
+		t.Fatalf("in-flight report lost on shutdown: %d replies", n)
+	}
+}
+
+// TestHTTPMode: Events API, slash commands and interactivity over signed
+// HTTP. Unsigned, wrongly signed and stale requests get 401 and do nothing;
+// Slack's retry of an event (X-Slack-Retry-Num, same event_id) is answered
+// once.
+func TestHTTPMode(t *testing.T) {
+	const secret = "8f742231b10e8888abcd99yyyzzz85a5"
+	srv := newServer(t)
+	b := startBot(t, srv, botOpts{mode: "http", secret: secret})
+	base := "http://" + b.addr
+	ctx := context.Background()
+	do := func(req *http.Request, err error) (int, string) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+
+	alert := srv.AddMessage(alertsChannel, fixture(t, "alertmanager-firing-oomkilled"))
+	event := srv.EventCallback(srv.MessageEvent(alert))
+	for name, sg := range map[string]slackserver.Signing{
+		"wrong secret": {Secret: "not-the-secret"},
+		"stale":        {Secret: secret, At: time.Now().Add(-6 * time.Minute)},
+		"future":       {Secret: secret, At: time.Now().Add(6 * time.Minute)},
+	} {
+		if code, _ := do(slackserver.EventRequest(ctx, base+"/slack/events", sg, event)); code != http.StatusUnauthorized {
+			t.Errorf("%s: status %d, want 401", name, code)
+		}
+	}
+	unsigned, _ := http.NewRequest(http.MethodPost, base+"/slack/commands", strings.NewReader("text=triage+x"))
+	if code, _ := do(unsigned, nil); code != http.StatusUnauthorized {
+		t.Errorf("unsigned command: %d", code)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := len(replies(srv, alertsChannel, alert.TS)); n != 0 {
+		t.Fatalf("a rejected request was acted on: %d replies", n)
+	}
+
+	// URL verification handshake.
+	if code, body := do(slackserver.EventRequest(ctx, base+"/slack/events", slackserver.Signing{Secret: secret},
+		map[string]any{"type": "url_verification", "token": "t", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"})); code != 200 || body != "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" {
+		t.Errorf("url_verification: %d %q", code, body)
+	}
+
+	// The signed event, then Slack's retry of it.
+	if code, _ := do(slackserver.EventRequest(ctx, base+"/slack/events", slackserver.Signing{Secret: secret}, event)); code != 200 {
+		t.Fatalf("signed event: %d", code)
+	}
+	if code, _ := do(slackserver.EventRequest(ctx, base+"/slack/events", slackserver.Signing{Secret: secret, RetryNum: 1}, event)); code != 200 {
+		t.Fatalf("retried event: %d", code)
+	}
+	waitFor(t, srv, "reply over HTTP mode", func(s *slackserver.Server) bool {
+		return len(replies(s, alertsChannel, alert.TS)) == 1 && len(filesIn(s, alertsChannel, alert.TS)) == 1
+	})
+	rep := replies(srv, alertsChannel, alert.TS)[0]
+
+	// Slash command: the ack is the HTTP response.
+	fields := srv.SlashCommandFields(slackserver.SlashCommand{Command: "/oom", Text: "help", ChannelID: alertsChannel, UserID: "U1"})
+	if code, body := do(slackserver.CommandRequest(ctx, base+"/slack/commands", slackserver.Signing{Secret: secret}, fields)); code != 200 || !strings.Contains(body, "diagnoses OOMKilled") {
+		t.Errorf("command: %d %s", code, body)
+	}
+	// A button click.
+	p := srv.BlockActionsPayload(slackserver.BlockAction{ActionID: "oom_feedback_helpful", Value: triageID(t, rep), ChannelID: alertsChannel, MessageTS: rep.TS, UserID: "U1"})
+	if code, _ := do(slackserver.InteractionRequest(ctx, base+"/slack/interactions", slackserver.Signing{Secret: secret}, p)); code != 200 {
+		t.Errorf("interaction: %d", code)
+	}
+	ru := p["response_url"].(string)
+	waitFor(t, srv, "feedback ack", func(s *slackserver.Server) bool { return len(s.ResponsePosts(ru)) == 1 })
+
+	// Metrics on the same port count what happened.
+	code, body := do(http.NewRequest(http.MethodGet, base+"/metrics", nil))
+	for _, want := range []string{`oombot_alerts_total{outcome="triaged",source="alertmanager"} 1`, `oombot_alerts_total{outcome="redelivery",source="alertmanager"} 1`,
+		`oombot_feedback_total{judgement="helpful",playbook="image-decode-bomb"} 1`, `oombot_triages_total{playbook="image-decode-bomb",trigger="alert"} 1`} {
+		if code != 200 || !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 }
