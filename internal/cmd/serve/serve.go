@@ -143,7 +143,8 @@ func Serve(ctx context.Context, o Options) error {
 	if cfg.LLM != nil {
 		n, err := narrative.New(narrative.Config{BaseURL: cfg.LLM.BaseURL, Model: cfg.LLM.Model, Azure: cfg.LLM.Azure,
 			Anonymize: cfg.LLM.Anonymize, Timeout: cfg.LLM.Timeout.D(0), MaxCompletionTokens: cfg.LLM.MaxTokens},
-			narrative.WithLogger(log), narrative.WithRegisterer(reg), narrative.WithPlaybooks(set), narrative.WithGetenv(o.Getenv))
+			narrative.WithLogger(log), narrative.WithRegisterer(reg), narrative.WithPlaybooks(set), narrative.WithGetenv(o.Getenv),
+			narrative.WithHTTPClient(o.HTTPClient))
 		if err != nil {
 			return fmt.Errorf("llm: %w", err)
 		}

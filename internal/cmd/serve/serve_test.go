@@ -686,3 +686,32 @@ func TestHTTPMode(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkloadOnlyAlert: an alert naming a deployment but no pod triages
+// the deployment's most recently OOMKilled pod.
+func TestWorkloadOnlyAlert(t *testing.T) {
+	srv := newServer(t)
+	startBot(t, srv, botOpts{})
+	alert, _, _ := srv.PushMessage(alertsChannel, fixture(t, "alertmanager-workload-only"))
+	waitFor(t, srv, "report", func(s *slackserver.Server) bool { return len(replies(s, alertsChannel, alert.TS)) == 1 })
+	bj := blocksJSON(replies(srv, alertsChannel, alert.TS)[0])
+	if !strings.Contains(bj, bundlePod) || !strings.Contains(bj, "image-decode-bomb") {
+		t.Errorf("workload alert did not triage the OOMKilled pod: %.600s", bj)
+	}
+}
+
+// TestIncompleteAlert: an OOM alert without a namespace or pod says what is
+// missing and how to fix the template, instead of guessing.
+func TestIncompleteAlert(t *testing.T) {
+	srv := newServer(t)
+	startBot(t, srv, botOpts{})
+	alert, _, _ := srv.PushMessage(alertsChannel, slackserver.Message{SubType: "bot_message", BotID: "B0ALERTMGR", Username: "Alertmanager",
+		Attachments: []map[string]any{{"title": "[FIRING:1] ContainerOOMKilled", "text": "A container was OOMKilled (exit code 137).", "color": "danger"}}})
+	waitFor(t, srv, "reply", func(s *slackserver.Server) bool { return len(replies(s, alertsChannel, alert.TS)) == 1 })
+	msg := replies(srv, alertsChannel, alert.TS)[0].Text
+	for _, want := range []string{"can't tell which pod", "namespace", "/oom triage"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("reply %q lacks %q", msg, want)
+		}
+	}
+}
