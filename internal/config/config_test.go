@@ -44,6 +44,9 @@ func TestFullValues(t *testing.T) {
 	if !shop.Allows("payments") || shop.Allows("kube-system") {
 		t.Errorf("namespace allow-list: %+v", shop)
 	}
+	if c.Alerts == nil || len(c.Alerts.TitleLabels) != 3 || len(c.Alerts.Tags.Namespace) != 3 {
+		t.Errorf("alert rules: %+v", c.Alerts)
+	}
 	if c.Slack.BotToken != "xoxb-1" || c.Slack.SigningSecret != "s3" {
 		t.Errorf("env overrides not applied")
 	}
@@ -61,6 +64,7 @@ func TestInvalid(t *testing.T) {
 		"invalid-clusters.yaml":      {"used twice", "defaultCluster", "channels[0].cluster", "exclusive"},
 		"invalid-empty.yaml":         {"clusters: at least one", "channels: at least one"},
 		"invalid-llm.yaml":           {"llm: baseURL and model"},
+		"invalid-alerts.yaml":        {"alerts:", "patterns[0]"},
 	}
 	files, _ := filepath.Glob("testdata/invalid-*.yaml")
 	if len(files) != len(want) {
@@ -115,5 +119,16 @@ func TestCheckSecrets(t *testing.T) {
 				t.Errorf("case %d: %q lacks %q", i, err, w)
 			}
 		}
+	}
+}
+
+// The example the README tells users to copy must be valid.
+func TestShippedExample(t *testing.T) {
+	c, err := Load("../../deploy/config.example.yaml", env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Channels) == 0 || len(c.Clusters) < 2 || c.Slack.Mode != ModeSocket {
+		t.Errorf("example: %+v", c)
 	}
 }
