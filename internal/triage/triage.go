@@ -16,6 +16,7 @@ import (
 	"github.com/oombot/oombot/internal/playbooks"
 	"github.com/oombot/oombot/internal/redact"
 	"github.com/oombot/oombot/internal/report"
+	"github.com/oombot/oombot/internal/sources"
 	"github.com/oombot/oombot/internal/sources/kube"
 	"github.com/oombot/oombot/internal/sources/prometheus"
 )
@@ -33,6 +34,21 @@ type Metrics interface {
 	Name() string
 	Signals() []string
 	Range(ctx context.Context, signal string, t prometheus.Target, start, end time.Time) ([]prometheus.Series, error)
+}
+
+// LogSearch reads logs kept outside the cluster (Datadog Logs, Loki): after
+// a restart the pod's own previous log may be gone or truncated, while the
+// log store still holds the OutOfMemoryError trace.
+type LogSearch interface {
+	Name() string
+	SearchLogs(ctx context.Context, q sources.LogQuery) (sources.LogResult, error)
+}
+
+// EventSource reads events recorded outside Kubernetes: deploys announced
+// by CI, monitor transitions.
+type EventSource interface {
+	Name() string
+	Events(ctx context.Context, t sources.Target, start, end time.Time) ([]sources.Event, error)
 }
 
 // Artifacts is material only a recorded bundle can hold: class histograms

@@ -23,6 +23,8 @@ import (
 	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
+
+	"github.com/oombot/oombot/internal/sources"
 )
 
 // DefaultQueries are PromQL templates for cAdvisor / kube-state-metrics and
@@ -55,26 +57,13 @@ func SignalQueries(signals []string) map[string]string {
 	return m
 }
 
-// Sample is one point of a series.
-type Sample struct {
-	T time.Time
-	V float64
-}
-
-// Series is one labelled series of a signal.
-type Series struct {
-	Signal  string
-	Query   string
-	Labels  map[string]string
-	Samples []Sample
-}
-
-// Target is what the queries are scoped to.
-type Target struct {
-	Namespace string
-	Pod       string
-	Container string
-}
+// Sample, Series and Target are the shared source types (aliases keep the
+// package's API as it was).
+type (
+	Sample = sources.Sample
+	Series = sources.Series
+	Target = sources.Target
+)
 
 // Source runs range queries for canonical signals.
 type Source struct {
