@@ -178,7 +178,7 @@ func storm(tb testing.TB, alerts, workloads int, delay time.Duration) stormResul
 	}
 	clk := &clock{done: map[string]time.Time{}}
 	sc := &slowCluster{inner: eng.Cluster, real: b.Manifest.Target.Pod, delay: delay, clk: clk}
-	eng.Cluster, eng.Metrics, eng.Playbooks = sc, slowMetrics{Metrics: eng.Metrics, cl: sc}, set
+	eng.Cluster, eng.Metrics, eng.Playbooks = sc, []triage.Metrics{slowMetrics{Metrics: eng.Metrics[0], cl: sc}}, set
 	fl, err := fleet.New("prod", &fleet.Member{Name: "prod", Engine: eng, FiredAt: b.Manifest.FiredAt})
 	if err != nil {
 		tb.Fatal(err)

@@ -255,6 +255,9 @@ type Trend struct {
 	// Signal is the canonical signal name, e.g. jvm_old_gen_used.
 	Signal    string `json:"signal"`
 	Container string `json:"container"`
+	// From names the metrics source whose series was analysed, when several
+	// answered for this signal.
+	From string `json:"from,omitempty"`
 	// Unit is bytes, count or seconds.
 	Unit    string    `json:"unit"`
 	Shape   string    `json:"shape"`

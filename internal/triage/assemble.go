@@ -12,6 +12,7 @@ import (
 	"github.com/oombot/oombot/internal/jvm"
 	"github.com/oombot/oombot/internal/kernlog"
 	"github.com/oombot/oombot/internal/logscan"
+	"github.com/oombot/oombot/internal/sources"
 	"github.com/oombot/oombot/internal/sources/kube"
 	"github.com/oombot/oombot/internal/sources/prometheus"
 	"github.com/oombot/oombot/internal/trend"
@@ -59,9 +60,9 @@ func assemble(g *gathered, req Request, focus string, w evidence.Window) *eviden
 	ev.Events = events(g.events)
 	ev.KernelKills = kernelKills(g.kernel)
 	ev.Containers = containers(pod, seriesPeaks(g, focus))
-	ev.Restarts = restarts(pod, ev, req.FiredAt)
+	ev.Restarts = restarts(pod, ev, req.FiredAt, pickSeries(g.series["container_restarts"], focus), g.seriesFrom["container_restarts"])
 	ev.Kill = classifyKill(ev, focus)
-	ev.Deploys = deploys(g.workload, ev)
+	ev.Deploys = deploys(g.workload, g.extEvents, ev)
 	ev.Trends = trends(g, ev, focus)
 	ev.GC = gcSummaries(g, focus)
 	ev.ClassGrowth = classGrowth(beforeFailure(g.histograms, ev))
@@ -211,12 +212,28 @@ func foldTraces(logs []scannedLog) ([]evidence.OOMError, []evidence.LeakRecord) 
 	var leaks []evidence.LeakRecord
 	oomIdx := map[string]int{}
 	leakIdx := map[string]int{}
-	// Previous logs first: they hold the incarnation that died.
+	seen := map[string][]time.Time{}
+	// Previous logs first: they hold the incarnation that died. Log stores
+	// (Datadog, Loki) come last: they mostly repeat what the pod's own logs
+	// said, and a repeat of the same record is not a second occurrence.
 	sorted := append([]scannedLog(nil), logs...)
-	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Previous && !sorted[j].Previous })
+	rank := func(l scannedLog) int {
+		switch {
+		case l.External:
+			return 2
+		case l.Previous:
+			return 0
+		}
+		return 1
+	}
+	sort.SliceStable(sorted, func(i, j int) bool { return rank(sorted[i]) < rank(sorted[j]) })
 	for _, l := range sorted {
 		for _, t := range l.Result.Traces {
 			key := l.Container + "\x00" + t.Signature()
+			if l.External && sameOccurrence(seen[key], t.Time) {
+				continue
+			}
+			seen[key] = append(seen[key], t.Time)
 			cite := traceCites(l.Source, t)
 			if t.Kind == logscan.KindLeak {
 				if i, ok := leakIdx[key]; ok {
@@ -246,6 +263,17 @@ func foldTraces(logs []scannedLog) ([]evidence.OOMError, []evidence.LeakRecord) 
 		}
 	}
 	return ooms, leaks
+}
+
+// sameOccurrence reports whether t is one of the times already seen (a log
+// store's copy of a line the pod log had; clocks differ by a little).
+func sameOccurrence(times []time.Time, t time.Time) bool {
+	for _, s := range times {
+		if d := s.Sub(t); d < 2*time.Second && d > -2*time.Second {
+			return true
+		}
+	}
+	return false
 }
 
 // traceCites cites a trace's header line and its first frames (where the
@@ -314,7 +342,7 @@ func kernelKills(kills []kernlog.Kill) []evidence.KernelKill {
 	return out
 }
 
-func restarts(pod *corev1.Pod, ev *evidence.Evidence, firedAt time.Time) evidence.Restarts {
+func restarts(pod *corev1.Pod, ev *evidence.Evidence, firedAt time.Time, counter []trend.Point, counterFrom string) evidence.Restarts {
 	r := evidence.Restarts{}
 	// The same kill shows up as a termination, an event and a kernel record
 	// with slightly different clocks: times within a minute are one restart.
@@ -356,6 +384,19 @@ func restarts(pod *corev1.Pod, ev *evidence.Evidence, firedAt time.Time) evidenc
 	}
 	for _, k := range ev.KernelKills {
 		add(k.Time)
+	}
+	// A restart counter from metrics (kube-state-metrics) remembers restarts
+	// whose events have expired: each increase is a restart, dated by the
+	// sample that first shows it.
+	for i := 1; i < len(counter); i++ {
+		if counter[i].V > counter[i-1].V {
+			before := len(r.Times)
+			add(counter[i].T)
+			if len(r.Times) > before {
+				r.Cites = append(r.Cites, evidence.Citation{Source: "metrics/container_restarts", Ref: counterFrom, Time: counter[i].T,
+					Text: fmt.Sprintf("%s restarts %g → %g", counter[i].T.UTC().Format(time.RFC3339), counter[i-1].V, counter[i].V)})
+			}
+		}
 	}
 	sort.Slice(r.Times, func(i, j int) bool { return r.Times[i].Before(r.Times[j]) })
 	for _, t := range r.Times {
@@ -463,9 +504,12 @@ func exitOr137(c int) int {
 
 // --- deploys ---
 
-func deploys(w *kube.Workload, ev *evidence.Evidence) []evidence.Deploy {
-	if w == nil || len(w.ReplicaSets) == 0 {
+func deploys(w *kube.Workload, ext []sources.Event, ev *evidence.Evidence) []evidence.Deploy {
+	if (w == nil || len(w.ReplicaSets) == 0) && len(ext) == 0 {
 		return nil
+	}
+	if w == nil {
+		w = &kube.Workload{}
 	}
 	firstOOM, lastKill := oomTimes(ev)
 	var out []evidence.Deploy
@@ -488,6 +532,23 @@ func deploys(w *kube.Workload, ev *evidence.Evidence) []evidence.Deploy {
 			d.HoursBeforeKill = round2(lastKill.Sub(d.Time).Hours())
 		}
 		prevImages = images
+		out = append(out, d)
+	}
+	// Deploys announced outside Kubernetes (CI, Datadog events) count too:
+	// they are often the only record of a config-only rollout.
+	for i, e := range ext {
+		if e.Kind != "deploy" || e.Time.IsZero() {
+			continue
+		}
+		id := e.ID
+		if id == "" {
+			id = fmt.Sprint(i + 1)
+		}
+		d := evidence.Deploy{ID: "event/" + e.Source + "/" + id, Kind: "event", Name: e.Title, Time: e.Time,
+			Cites: []evidence.Citation{{Source: e.Source + "/events", Ref: id, Time: e.Time, Text: clip(strings.TrimSpace(e.Title + " " + strings.Join(e.Tags, ",")))}}}
+		if !lastKill.IsZero() && d.Time.Before(lastKill) {
+			d.HoursBeforeKill = round2(lastKill.Sub(d.Time).Hours())
+		}
 		out = append(out, d)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
@@ -684,7 +745,7 @@ var signalUnits = map[string]string{
 }
 
 // trendSkip are ceilings, not trends.
-var trendSkip = map[string]bool{"container_memory_limit": true, "jvm_heap_max": true}
+var trendSkip = map[string]bool{"container_memory_limit": true, "jvm_heap_max": true, "container_restarts": true}
 
 func trends(g *gathered, ev *evidence.Evidence, focus string) []evidence.Trend {
 	var fc *evidence.Container
@@ -723,7 +784,7 @@ func trends(g *gathered, ev *evidence.Evidence, focus string) []evidence.Trend {
 		}
 		a := trend.Analyze(pts, trend.Options{Ceiling: ceiling(sig, fc, g, focus), Events: deployTimes, Unit: unit})
 		t := evidence.Trend{
-			ID: "trend/" + sig, Signal: sig, Container: focus, Unit: unit, Shape: a.Shape, Samples: a.Samples,
+			ID: "trend/" + sig, Signal: sig, Container: focus, From: g.seriesFrom[sig], Unit: unit, Shape: a.Shape, Samples: a.Samples,
 			Start: a.Start, End: a.End, Min: a.Min, Max: a.Max, Last: a.Last,
 			FloorStart: a.FloorStart, FloorEnd: a.FloorEnd, GrowthPerHour: a.GrowthPerHour,
 			Ceiling: ceiling(sig, fc, g, focus), PeakFractionOfCeiling: a.PeakFractionOfCeiling,

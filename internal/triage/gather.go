@@ -1,6 +1,7 @@
 package triage
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"github.com/oombot/oombot/internal/jvm"
 	"github.com/oombot/oombot/internal/kernlog"
 	"github.com/oombot/oombot/internal/logscan"
+	"github.com/oombot/oombot/internal/sources"
 	"github.com/oombot/oombot/internal/sources/kube"
 	"github.com/oombot/oombot/internal/sources/prometheus"
 )
@@ -31,7 +33,12 @@ type gathered struct {
 	events   []corev1.Event
 	workload *kube.Workload
 	logs     []scannedLog
-	series   map[string][]prometheus.Series
+	// seriesBy holds each metrics source's answer; mergeSeries picks, per
+	// signal, the one used (series) and records which (seriesFrom).
+	seriesBy   map[string]map[string][]prometheus.Series
+	series     map[string][]prometheus.Series
+	seriesFrom map[string]string
+	extEvents  []sources.Event
 	// histograms are parsed class histograms, oldest first.
 	histograms []parsedHistogram
 	gcLogs     []gcLog
@@ -49,9 +56,11 @@ func (g *gathered) warnf(format string, args ...any) {
 type scannedLog struct {
 	Container string
 	Previous  bool
-	Source    string // "logs/<container>[.previous].log"
-	Result    logscan.Result
-	GC        []jvm.Collection
+	Source    string // "logs/<container>[.previous].log", "datadog/logs"
+	// External is true for logs read from a log store, not the pod.
+	External bool
+	Result   logscan.Result
+	GC       []jvm.Collection
 }
 
 type parsedHistogram struct {
@@ -127,16 +136,19 @@ func (e *Engine) gatherLogs(ctx context.Context, g *gathered, pod *corev1.Pod, f
 	return ok > 0, errors.Join(errs...)
 }
 
-// gatherMetrics queries every signal the source knows, four at a time.
-func (e *Engine) gatherMetrics(ctx context.Context, g *gathered, pod *corev1.Pod, focus string, w evidence.Window) (bool, error) {
-	signals := e.Metrics.Signals()
-	t := prometheus.Target{Namespace: pod.Namespace, Pod: pod.Name, Container: focus}
+// maxConcurrentQueries bounds one metrics source's queries in flight: all
+// canonical signals at once, so a source costs one round trip, not three.
+const maxConcurrentQueries = 16
+
+// gatherMetrics queries every signal source m knows, concurrently.
+func (e *Engine) gatherMetrics(ctx context.Context, g *gathered, m Metrics, t sources.Target, w evidence.Window) (bool, error) {
+	signals := m.Signals()
 	var (
 		mu   sync.Mutex
 		errs []error
 		got  = map[string][]prometheus.Series{}
 		wg   sync.WaitGroup
-		sem  = make(chan struct{}, 4)
+		sem  = make(chan struct{}, maxConcurrentQueries)
 	)
 	for _, sig := range signals {
 		wg.Add(1)
@@ -151,7 +163,7 @@ func (e *Engine) gatherMetrics(ctx context.Context, g *gathered, pod *corev1.Pod
 				return
 			}
 			defer func() { <-sem }()
-			ser, err := e.Metrics.Range(ctx, sig, t, w.Start, w.End)
+			ser, err := m.Range(ctx, sig, t, w.Start, w.End)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -165,10 +177,77 @@ func (e *Engine) gatherMetrics(ctx context.Context, g *gathered, pod *corev1.Pod
 	}
 	wg.Wait()
 	g.mu.Lock()
-	g.series = got
+	if g.seriesBy == nil {
+		g.seriesBy = map[string]map[string][]prometheus.Series{}
+	}
+	g.seriesBy[m.Name()] = got
 	g.mu.Unlock()
 	sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
 	return len(errs) < len(signals), errors.Join(errs...)
+}
+
+// mergeSeries picks, for every signal, the source whose series for the
+// focus container has the most samples: two sources rarely disagree on a
+// value, but one often has a coarser step, a shorter retention or a gap.
+// Ties go to the source listed first (sorted by name for determinism).
+func (g *gathered) mergeSeries(focus string) {
+	g.series, g.seriesFrom = map[string][]prometheus.Series{}, map[string]string{}
+	names := make([]string, 0, len(g.seriesBy))
+	for n := range g.seriesBy {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	best := map[string]int{}
+	for _, n := range names {
+		for sig, ss := range g.seriesBy[n] {
+			c := len(pickSeries(ss, focus))
+			if prev, ok := best[sig]; ok && c <= prev {
+				continue
+			}
+			best[sig] = c
+			g.series[sig], g.seriesFrom[sig] = ss, n
+		}
+	}
+}
+
+// searchLogs reads a log store's lines for the incident window and scans
+// them like a container log.
+func (e *Engine) searchLogs(ctx context.Context, g *gathered, l LogSearch, t sources.Target, w evidence.Window) (bool, error) {
+	res, err := l.SearchLogs(ctx, sources.LogQuery{Target: t, Start: w.Start, End: w.End, MaxBytes: maxSearchBytes})
+	if len(res.Text) > 0 {
+		gp := jvm.NewGCParser()
+		scan, serr := logscan.Scan(ctx, bytes.NewReader(res.Text), logscan.Options{ExtraNeedles: gcNeedles, OnLine: gp.Line})
+		g.mu.Lock()
+		g.logs = append(g.logs, scannedLog{Container: t.Container, Source: l.Name() + "/logs", Result: scan, GC: gp.Collections(), External: true})
+		g.mu.Unlock()
+		if err == nil {
+			err = serr
+		}
+	}
+	if err == nil && res.Truncated {
+		return true, fmt.Errorf("log search stopped at %d bytes / %d lines (truncated)", len(res.Text), res.Lines)
+	}
+	return len(res.Text) > 0, err
+}
+
+// maxSearchBytes caps what one log search may return.
+const maxSearchBytes = 8 << 20
+
+// workloadName guesses the owning workload from the pod's owner: a
+// Deployment's ReplicaSet is <deployment>-<hash>.
+func workloadName(pod *corev1.Pod) string {
+	for _, o := range pod.OwnerReferences {
+		switch o.Kind {
+		case "ReplicaSet":
+			if i := strings.LastIndexByte(o.Name, '-'); i > 0 {
+				return o.Name[:i]
+			}
+			return o.Name
+		case "StatefulSet", "DaemonSet", "Job":
+			return o.Name
+		}
+	}
+	return ""
 }
 
 func (e *Engine) gatherHistograms(ctx context.Context, g *gathered) (bool, error) {

@@ -103,16 +103,23 @@ func (t Timeouts) withDefaults() Timeouts {
 	return t
 }
 
-// Engine runs triages. Cluster is required; Metrics, Artifacts and
-// Playbooks are optional (their absence shows as a skipped source).
+// Engine runs triages. Cluster is required; everything else is optional
+// (an absent kind of source shows as skipped).
 type Engine struct {
 	Cluster     Cluster
 	ClusterName string // how the Kubernetes source is named in reports
-	Metrics     Metrics
-	Artifacts   Artifacts
-	Playbooks   Matcher
-	Timeouts    Timeouts
-	Logger      *slog.Logger
+	// Metrics are queried concurrently, each under its own deadline; for
+	// every signal the richest answer wins (see mergeSeries).
+	Metrics []Metrics
+	// Logs are log stores searched for the incident window besides the
+	// pod's own logs.
+	Logs []LogSearch
+	// Events are external event streams (deploys, monitor transitions).
+	Events    []EventSource
+	Artifacts Artifacts
+	Playbooks Matcher
+	Timeouts  Timeouts
+	Logger    *slog.Logger
 	// Now is the clock (tests pin it).
 	Now func() time.Time
 	// Warnings are prepended to every evidence (e.g. a bundle's unknown files).
@@ -223,12 +230,28 @@ func (e *Engine) Run(ctx context.Context, req Request) (*report.Report, error) {
 	run(kname+"/logs", to.Logs, func(c context.Context) (bool, error) {
 		return e.gatherLogs(c, g, pod, focus)
 	})
-	if e.Metrics != nil {
-		run(e.Metrics.Name(), to.Source, func(c context.Context) (bool, error) {
-			return e.gatherMetrics(c, g, pod, focus, window)
-		})
-	} else {
+	target := sources.Target{Namespace: pod.Namespace, Pod: pod.Name, Container: focus, Workload: workloadName(pod), Cluster: req.Cluster}
+	if len(e.Metrics) == 0 {
 		g.statuses.set("metrics", "skipped", errors.New("no metrics source configured"), 0)
+	}
+	for _, m := range e.Metrics {
+		run(m.Name(), to.Source, func(c context.Context) (bool, error) {
+			return e.gatherMetrics(c, g, m, target, window)
+		})
+	}
+	for _, l := range e.Logs {
+		run(l.Name(), to.Logs, func(c context.Context) (bool, error) {
+			return e.searchLogs(c, g, l, target, window)
+		})
+	}
+	for _, es := range e.Events {
+		run(es.Name(), to.Source, func(c context.Context) (bool, error) {
+			evs, err := es.Events(c, target, window.Start, window.End)
+			g.mu.Lock()
+			g.extEvents = append(g.extEvents, evs...)
+			g.mu.Unlock()
+			return len(evs) > 0, err
+		})
 	}
 	if e.Artifacts != nil {
 		run("bundle/histograms", to.Source, func(c context.Context) (bool, error) { return e.gatherHistograms(c, g) })
@@ -236,6 +259,7 @@ func (e *Engine) Run(ctx context.Context, req Request) (*report.Report, error) {
 		run("bundle/kernel", to.Source, func(c context.Context) (bool, error) { return e.gatherKernel(c, g) })
 	}
 	wg.Wait()
+	g.mergeSeries(focus)
 
 	ev := assemble(g, req, focus, window)
 	ev.Warnings = append(append([]string(nil), e.Warnings...), ev.Warnings...)

@@ -215,7 +215,7 @@ func TestSourceTimeoutGivesPartialReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.Playbooks = set
-	e.Metrics = hangingMetrics{}
+	e.Metrics = []triage.Metrics{hangingMetrics{}}
 	e.Timeouts.Source = 150 * time.Millisecond
 	rep, err := e.Run(context.Background(), factory.BundleRequest(b))
 	if err != nil {

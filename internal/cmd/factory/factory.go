@@ -81,7 +81,7 @@ func BundleEngine(b *bundle.Bundle) (*triage.Engine, error) {
 	return &triage.Engine{
 		Cluster:     kube.New(b.Clientset(), kube.Options{}),
 		ClusterName: "bundle/kubernetes",
-		Metrics:     prom,
+		Metrics:     []triage.Metrics{prom},
 		Artifacts:   triage.BundleArtifacts(b),
 		Warnings:    append([]string(nil), b.Warnings...),
 	}, nil
@@ -144,7 +144,7 @@ func LiveEngine(client kubernetes.Interface, promURL string) (*triage.Engine, er
 		if err != nil {
 			return nil, err
 		}
-		e.Metrics = p
+		e.Metrics = []triage.Metrics{p}
 	}
 	return e, nil
 }
