@@ -7,6 +7,7 @@ import (
 
 	"github.com/oombot/oombot/internal/alert"
 	"github.com/oombot/oombot/internal/chat"
+	"github.com/oombot/oombot/internal/config"
 	"github.com/oombot/oombot/internal/fleet"
 )
 
@@ -31,8 +32,56 @@ func (b *Bot) HandleMessage(ctx context.Context, in chat.Inbound) {
 		b.m.alerts.WithLabelValues(a.Source, "redelivery").Inc()
 		return
 	}
-	thread := chat.Ref{Channel: in.Channel, TS: in.Thread()}
-	log := b.log.With("channel", in.Channel, "ts", in.TS, "alert", a.Title, "fingerprint", a.Fingerprint)
+	b.onAlert(ctx, ch, a, chat.Ref{Channel: in.Channel, TS: in.Thread()})
+}
+
+// HandleAlert answers an alert that arrived by webhook (Alertmanager,
+// Datadog) rather than as a chat message: a firing alert gets a message of
+// its own in channel, and the triage in that message's thread; a resolved
+// one is noted in its firing alert's thread. deliveryID dedupes the
+// sender's retries. It returns at once.
+func (b *Bot) HandleAlert(ctx context.Context, channel string, a alert.Alert, deliveryID string) {
+	ch, ok := b.channels[channel]
+	if !ok {
+		b.log.Warn("webhook alert for an unconfigured channel", "channel", channel, "alert", a.Title)
+		return
+	}
+	if deliveryID != "" && !b.firstDelivery(ctx, "webhook:"+deliveryID) {
+		b.m.alerts.WithLabelValues(a.Source, "redelivery").Inc()
+		return
+	}
+	if a.State == "resolved" {
+		b.m.alerts.WithLabelValues(a.Source, "resolved").Inc()
+		b.spawn(func(ctx context.Context) { b.resolved(ctx, a, chat.Ref{}) })
+		return
+	}
+	b.spawn(func(ctx context.Context) {
+		ref, ok := b.post(ctx, chat.Target{Channel: channel}, chat.Message{Text: webhookTitle(a)})
+		if !ok {
+			return
+		}
+		if ref.Channel == "" {
+			ref.Channel = channel
+		}
+		b.onAlert(ctx, ch, a, ref)
+	})
+}
+
+func webhookTitle(a alert.Alert) string {
+	src := map[string]string{alert.SourceAlertmanager: "Alertmanager", alert.SourceDatadog: "Datadog"}[a.Source]
+	if src == "" {
+		src = a.Source
+	}
+	t := "🔥 " + a.Title
+	if target := targetName(a); a.Namespace != "" && !strings.Contains(a.Title, target) {
+		t += " — `" + target + "`"
+	}
+	return t + " (from " + src + ")"
+}
+
+// onAlert handles a recognised alert whose thread is known.
+func (b *Bot) onAlert(ctx context.Context, ch config.Channel, a alert.Alert, thread chat.Ref) {
+	log := b.log.With("channel", thread.Channel, "ts", thread.TS, "alert", a.Title, "fingerprint", a.Fingerprint)
 
 	if a.State == "resolved" {
 		b.m.alerts.WithLabelValues(a.Source, "resolved").Inc()
@@ -44,7 +93,7 @@ func (b *Bot) HandleMessage(ctx context.Context, in chat.Inbound) {
 			log.Warn("remember alert thread", "err", err)
 		}
 	}
-	to := chat.Target{Channel: in.Channel, ThreadTS: thread.TS}
+	to := chat.Target{Channel: thread.Channel, ThreadTS: thread.TS}
 	if a.Namespace == "" || (a.Pod == "" && a.Workload == "") {
 		b.m.alerts.WithLabelValues(a.Source, "incomplete").Inc()
 		b.spawn(func(ctx context.Context) {
@@ -110,8 +159,11 @@ func (b *Bot) resolved(ctx context.Context, a alert.Alert, at chat.Ref) {
 		b.log.Info("resolved alert without a known thread", "fingerprint", a.Fingerprint, "err", err)
 		return
 	}
-	b.post(ctx, chat.Target{Channel: th.Channel, ThreadTS: th.TS},
-		chat.Message{Text: "✅ Resolved: " + a.Title, See: &at})
+	msg := chat.Message{Text: "✅ Resolved: " + a.Title}
+	if at.TS != "" {
+		msg.See = &at
+	}
+	b.post(ctx, chat.Target{Channel: th.Channel, ThreadTS: th.TS}, msg)
 }
 
 func incompleteText(a alert.Alert) string {

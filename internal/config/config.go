@@ -24,6 +24,11 @@ const (
 	EnvBotToken      = "SLACK_BOT_TOKEN"
 	EnvAppToken      = "SLACK_APP_TOKEN"
 	EnvSigningSecret = "SLACK_SIGNING_SECRET"
+	EnvDDAPIKey      = "DD_API_KEY"
+	EnvDDAppKey      = "DD_APP_KEY"
+	EnvDDSite        = "DD_SITE"
+	EnvLokiToken     = "LOKI_TOKEN"
+	EnvWebhookSecret = "OOMBOT_WEBHOOK_SECRET"
 )
 
 // Connection modes.
@@ -50,9 +55,51 @@ type Config struct {
 	LLM       *LLM         `yaml:"llm"`
 	// Workers bounds concurrent triages (default 4).
 	Workers int `yaml:"workers"`
-	// MetricsListen serves /metrics and /healthz in socket mode (HTTP mode
-	// serves them on slack.listen). Empty disables it.
+	// MetricsListen serves /metrics, /healthz and the webhook endpoints in
+	// socket mode (HTTP mode serves them on slack.listen). Empty disables it.
 	MetricsListen string `yaml:"metricsListen"`
+	// Webhooks receive alerts sent straight to the bot (Alertmanager's
+	// webhook receiver, Datadog's webhook integration).
+	Webhooks *Webhooks `yaml:"webhooks"`
+}
+
+// Webhooks configure /webhooks/alertmanager and /webhooks/datadog.
+type Webhooks struct {
+	// Channel is where alerts that arrive by webhook are posted and
+	// triaged; it must be one of channels.
+	Channel string `yaml:"channel"`
+	// Secret, from OOMBOT_WEBHOOK_SECRET, is required as a bearer token
+	// when set.
+	Secret string `yaml:"-"`
+}
+
+// Datadog reads metrics, logs and events from Datadog. Keys come from
+// DD_API_KEY and DD_APP_KEY; the site from site or DD_SITE.
+type Datadog struct {
+	// Site is datadoghq.com (default), datadoghq.eu, us3.datadoghq.com,
+	// us5.datadoghq.com, ap1.datadoghq.com or ddog-gov.com.
+	Site string `yaml:"site"`
+	// URL overrides the site's API URL (a proxy, a test server).
+	URL string `yaml:"url"`
+	// Metrics overrides the query per canonical signal.
+	Metrics map[string]string `yaml:"metrics"`
+	// NoLogs and NoEvents switch off the log search and the event stream.
+	NoLogs   bool `yaml:"noLogs"`
+	NoEvents bool `yaml:"noEvents"`
+
+	APIKey string `yaml:"-"`
+	AppKey string `yaml:"-"`
+}
+
+// Loki searches logs in Grafana Loki.
+type Loki struct {
+	URL string `yaml:"url"`
+	// Tenant is sent as X-Scope-OrgID when set.
+	Tenant string `yaml:"tenant"`
+	// Selector is the LogQL stream selector template.
+	Selector string `yaml:"selector"`
+	// Token, from LOKI_TOKEN, is sent as a bearer token when set.
+	Token string `yaml:"-"`
 }
 
 // Slack configures the connection. Tokens come from the environment.
@@ -102,6 +149,10 @@ type Cluster struct {
 	Context    string `yaml:"context"`
 	// Prometheus is the Prometheus API URL for metrics (optional).
 	Prometheus string `yaml:"prometheus"`
+	// PrometheusQueries overrides the PromQL per canonical signal.
+	PrometheusQueries map[string]string `yaml:"prometheusQueries"`
+	Datadog           *Datadog          `yaml:"datadog"`
+	Loki              *Loki             `yaml:"loki"`
 	// Bundle serves this "cluster" from a recorded incident bundle instead
 	// of a live API server: for demos and tests.
 	Bundle string `yaml:"bundle"`
@@ -184,6 +235,20 @@ func Parse(data []byte, getenv func(string) string) (*Config, error) {
 	c.Slack.BotToken = getenv(EnvBotToken)
 	c.Slack.AppToken = getenv(EnvAppToken)
 	c.Slack.SigningSecret = getenv(EnvSigningSecret)
+	for i := range c.Clusters {
+		if d := c.Clusters[i].Datadog; d != nil {
+			d.APIKey, d.AppKey = getenv(EnvDDAPIKey), getenv(EnvDDAppKey)
+			if s := getenv(EnvDDSite); s != "" {
+				d.Site = s
+			}
+		}
+		if l := c.Clusters[i].Loki; l != nil {
+			l.Token = getenv(EnvLokiToken)
+		}
+	}
+	if c.Webhooks != nil {
+		c.Webhooks.Secret = getenv(EnvWebhookSecret)
+	}
 	if c.Slack.Mode == "" {
 		c.Slack.Mode = ModeSocket
 	}
@@ -228,6 +293,12 @@ func (c *Config) validate() error {
 		if k.Bundle != "" && (k.Kubeconfig != "" || k.Context != "") {
 			bad("clusters[%d]: bundle and kubeconfig/context are exclusive", i)
 		}
+		if d := k.Datadog; d != nil && (d.APIKey == "" || d.AppKey == "") {
+			bad("clusters[%d].datadog: %s and %s must be set (Organization Settings → API Keys / Application Keys; the application key needs timeseries_query, logs_read_data and events_read)", i, EnvDDAPIKey, EnvDDAppKey)
+		}
+		if l := k.Loki; l != nil && l.URL == "" {
+			bad("clusters[%d].loki.url: required (e.g. http://loki-gateway.monitoring:3100)", i)
+		}
 	}
 	if c.DefaultCluster != "" && !names[c.DefaultCluster] {
 		bad("defaultCluster: %q is not a configured cluster", c.DefaultCluster)
@@ -257,6 +328,14 @@ func (c *Config) validate() error {
 	if c.Alerts != nil {
 		if err := c.Alerts.Validate(); err != nil {
 			bad("alerts: %v", err)
+		}
+	}
+	if w := c.Webhooks; w != nil {
+		if !ids[w.Channel] {
+			bad("webhooks.channel: %q is not one of channels", w.Channel)
+		}
+		if c.Slack.Mode == ModeSocket && c.MetricsListen == "" {
+			bad("webhooks: in socket mode set metricsListen (e.g. \":9090\"): the webhook endpoints are served there")
 		}
 	}
 	if c.LLM != nil && (c.LLM.BaseURL == "" || c.LLM.Model == "") {

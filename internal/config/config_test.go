@@ -17,7 +17,7 @@ func TestValid(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			c, err := Load(f, env(nil))
+			c, err := Load(f, env(map[string]string{EnvDDAPIKey: "k", EnvDDAppKey: "a"}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -29,7 +29,8 @@ func TestValid(t *testing.T) {
 }
 
 func TestFullValues(t *testing.T) {
-	c, err := Load("testdata/valid-full.yaml", env(map[string]string{EnvBotToken: "xoxb-1", EnvSigningSecret: "s3"}))
+	c, err := Load("testdata/valid-full.yaml", env(map[string]string{EnvBotToken: "xoxb-1", EnvSigningSecret: "s3",
+		EnvDDAPIKey: "dd-api", EnvDDAppKey: "dd-app", EnvDDSite: "us5.datadoghq.com", EnvWebhookSecret: "wh"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,6 +47,16 @@ func TestFullValues(t *testing.T) {
 	}
 	if c.Alerts == nil || len(c.Alerts.TitleLabels) != 3 || len(c.Alerts.Tags.Namespace) != 3 {
 		t.Errorf("alert rules: %+v", c.Alerts)
+	}
+	dd := c.Clusters[0].Datadog
+	if dd == nil || dd.APIKey != "dd-api" || dd.AppKey != "dd-app" || dd.Site != "us5.datadoghq.com" || len(dd.Metrics) != 1 {
+		t.Errorf("datadog: %+v", dd)
+	}
+	if c.Clusters[0].Loki == nil || c.Clusters[0].Loki.Tenant != "prod" || len(c.Clusters[0].PrometheusQueries) != 1 {
+		t.Errorf("loki/prometheus: %+v", c.Clusters[0])
+	}
+	if c.Webhooks == nil || c.Webhooks.Channel != "C0ALERTS01" || c.Webhooks.Secret != "wh" {
+		t.Errorf("webhooks: %+v", c.Webhooks)
 	}
 	if c.Slack.BotToken != "xoxb-1" || c.Slack.SigningSecret != "s3" {
 		t.Errorf("env overrides not applied")
@@ -65,6 +76,7 @@ func TestInvalid(t *testing.T) {
 		"invalid-empty.yaml":         {"clusters: at least one", "channels: at least one"},
 		"invalid-llm.yaml":           {"llm: baseURL and model"},
 		"invalid-alerts.yaml":        {"alerts:", "patterns[0]"},
+		"invalid-sources.yaml":       {"DD_API_KEY and DD_APP_KEY must be set", "loki.url: required", "webhooks.channel", "metricsListen"},
 	}
 	files, _ := filepath.Glob("testdata/invalid-*.yaml")
 	if len(files) != len(want) {
