@@ -53,7 +53,7 @@ var Signals = []string{
 	"container_memory_working_set", "container_memory_limit",
 	"jvm_heap_used", "jvm_heap_max", "jvm_old_gen_used", "jvm_nonheap_used",
 	"jvm_metaspace_used", "jvm_direct_buffer_used", "jvm_classes_loaded",
-	"jvm_threads_live", "jvm_gc_pause_seconds",
+	"jvm_threads_live", "jvm_gc_pause_seconds", "container_restarts",
 }
 
 // IsSignal reports whether name is a canonical signal.
@@ -108,6 +108,12 @@ type Bundle struct {
 	// GCLogs maps a container to its GC log.
 	GCLogs    map[string]string
 	KernelLog string
+	// LogStores maps a log store's name ("datadog", "loki") to the lines
+	// it returned for the incident window (logstore/<name>.log).
+	LogStores map[string]string
+	// ExternalEvents is events/external.json: deploys and monitor
+	// transitions read from outside Kubernetes.
+	ExternalEvents string
 	// Warnings are unknown files and malformed optional files. A bundle with
 	// warnings is still usable.
 	Warnings []string
@@ -128,7 +134,7 @@ func Load(dir string) (*Bundle, error) {
 
 // LoadFS reads a bundle from fsys; name is used in messages.
 func LoadFS(fsys fs.FS, name string) (*Bundle, error) {
-	b := &Bundle{fsys: fsys, Dir: name, Logs: map[string]string{}, Metrics: map[string]string{}, GCLogs: map[string]string{}}
+	b := &Bundle{fsys: fsys, Dir: name, Logs: map[string]string{}, Metrics: map[string]string{}, GCLogs: map[string]string{}, LogStores: map[string]string{}}
 	data, err := readSmall(fsys, "bundle.yaml")
 	if err != nil {
 		return nil, fmt.Errorf("bundle %s: bundle.yaml: %w", name, err)
@@ -261,6 +267,10 @@ func (b *Bundle) classify(p string) {
 		b.GCLogs[strings.TrimSuffix(file, ".log")] = p
 	case p == "node/kernel.log":
 		b.KernelLog = p
+	case dir == "logstore/" && strings.HasSuffix(file, ".log"):
+		b.LogStores[strings.TrimSuffix(file, ".log")] = p
+	case p == "events/external.json":
+		b.ExternalEvents = p
 	default:
 		b.warnf("%s: unknown file ignored", p)
 	}

@@ -5,8 +5,10 @@ package collect
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -14,8 +16,10 @@ import (
 
 	"github.com/oombot/oombot/internal/bundle"
 	"github.com/oombot/oombot/internal/cmd/factory"
+	"github.com/oombot/oombot/internal/sources"
 	"github.com/oombot/oombot/internal/sources/kube"
 	"github.com/oombot/oombot/internal/sources/prometheus"
+	"github.com/oombot/oombot/internal/triage"
 )
 
 // Usage is the command's help text.
@@ -64,16 +68,17 @@ func Run(ctx context.Context, io factory.IOStreams, args []string) error {
 	if err != nil {
 		return err
 	}
-	var prom *prometheus.Source
+	var src Sources
 	if o.Prometheus != "" {
-		prom, err = prometheus.New(prometheus.Options{Address: o.Prometheus})
+		prom, err := prometheus.New(prometheus.Options{Address: o.Prometheus})
 		if err != nil {
 			return err
 		}
+		src.Metrics = append(src.Metrics, prom)
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	return Collect(ctx, io, kube.New(client, kube.Options{}), prom, Request{
+	return Collect(ctx, io, kube.New(client, kube.Options{}), src, Request{
 		Cluster: ctxName, Namespace: ns, Pod: o.Pod, Container: o.Container, Out: o.Out, Alert: o.Alert,
 		Since: o.Since, Now: time.Now(),
 	})
@@ -86,10 +91,18 @@ type Request struct {
 	Now                                            time.Time
 }
 
-// Collect records a bundle through the same Kubernetes and Prometheus
-// sources triage uses. Only a missing pod is fatal; every other failure is
-// printed and the rest is still recorded.
-func Collect(ctx context.Context, io factory.IOStreams, k *kube.Source, prom *prometheus.Source, req Request) error {
+// Sources are the sources outside Kubernetes to record from.
+type Sources struct {
+	Metrics []triage.Metrics
+	Logs    []triage.LogSearch
+	Events  []triage.EventSource
+}
+
+// Collect records a bundle through the same sources triage uses: the
+// cluster, then every metrics source (per signal, the richest answer, as
+// triage would pick it), log store and event stream. Only a missing pod is
+// fatal; every other failure is printed and the rest is still recorded.
+func Collect(ctx context.Context, io factory.IOStreams, k *kube.Source, src Sources, req Request) error {
 	pod, err := k.Pod(ctx, req.Namespace, req.Pod)
 	if err != nil {
 		return err
@@ -155,33 +168,63 @@ func Collect(ctx context.Context, io factory.IOStreams, k *kube.Source, prom *pr
 		}
 	}
 
-	if prom != nil {
-		container := req.Container
-		if container == "" && len(pod.Spec.Containers) > 0 {
-			container = pod.Spec.Containers[0].Name
-		}
-		t := prometheus.Target{Namespace: pod.Namespace, Pod: pod.Name, Container: container}
-		for _, sig := range bundle.Signals {
-			ser, err := prom.Range(ctx, sig, t, req.Now.Add(-req.Since), req.Now)
+	container := req.Container
+	if container == "" && len(pod.Spec.Containers) > 0 {
+		container = pod.Spec.Containers[0].Name
+	}
+	t := sources.Target{Namespace: pod.Namespace, Pod: pod.Name, Container: container, Cluster: req.Cluster}
+	start := req.Now.Add(-req.Since)
+	for _, sig := range bundle.Signals {
+		var best []prometheus.Series
+		bestN := -1
+		for _, m := range src.Metrics {
+			ser, err := m.Range(ctx, sig, t, start, req.Now)
 			if err != nil {
-				note(err)
+				note(fmt.Errorf("%s: %w", m.Name(), err))
 				continue
 			}
-			if len(ser) == 0 {
-				continue
+			if n := samples(ser); n > bestN && n > 0 {
+				best, bestN = ser, n
 			}
-			data, err := prometheus.EncodeMatrix(ser)
-			if err != nil {
-				note(err)
-				continue
-			}
-			note(w.WriteFile("metrics/"+sig+".json", data))
 		}
+		if len(best) == 0 {
+			continue
+		}
+		data, err := prometheus.EncodeMatrix(best)
+		if err != nil {
+			note(err)
+			continue
+		}
+		note(w.WriteFile("metrics/"+sig+".json", data))
+	}
+	for _, l := range src.Logs {
+		res, err := l.SearchLogs(ctx, sources.LogQuery{Target: t, Start: start, End: req.Now})
+		if err != nil {
+			note(fmt.Errorf("%s: %w", l.Name(), err))
+		}
+		if len(res.Text) > 0 {
+			note(w.WriteFile("logstore/"+storeName(l.Name())+".log", res.Text))
+		}
+	}
+	var evs []sources.Event
+	for _, es := range src.Events {
+		got, err := es.Events(ctx, t, start, req.Now)
+		if err != nil {
+			note(fmt.Errorf("%s: %w", es.Name(), err))
+		}
+		evs = append(evs, got...)
+	}
+	if len(evs) > 0 {
+		data, err := json.MarshalIndent(evs, "", "  ")
+		if err == nil {
+			err = w.WriteFile("events/external.json", data)
+		}
+		note(err)
 	}
 
 	desc := fmt.Sprintf("Recorded by 'bot collect' at %s from cluster context %q", req.Now.UTC().Format(time.RFC3339), req.Cluster)
-	if prom == nil {
-		desc += " (no Prometheus given: no metrics)"
+	if len(src.Metrics) == 0 {
+		desc += " (no metrics source given: no metrics)"
 	}
 	if len(problems) > 0 {
 		desc += fmt.Sprintf("; %d part(s) could not be recorded: %v", len(problems), errors.Join(problems...))
@@ -196,6 +239,28 @@ func Collect(ctx context.Context, io factory.IOStreams, k *kube.Source, prom *pr
 	}
 	fmt.Fprintf(io.Out, "bundle written to %s (%d warning(s)); triage it with: bot triage --bundle %s\n", req.Out, len(problems), req.Out)
 	return nil
+}
+
+// samples counts the points of a signal's answer.
+func samples(ss []prometheus.Series) int {
+	n := 0
+	for _, s := range ss {
+		n += len(s.Samples)
+	}
+	return n
+}
+
+// storeName makes a source name a file name ("bundle/loki" → "loki").
+func storeName(name string) string {
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
+		name = name[i+1:]
+	}
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			return r
+		}
+		return '-'
+	}, strings.ToLower(name))
 }
 
 type nopWriter struct{}

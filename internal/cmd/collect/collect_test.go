@@ -3,15 +3,20 @@ package collect
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/oombot/oombot/internal/bundle"
 	"github.com/oombot/oombot/internal/cmd/factory"
 	"github.com/oombot/oombot/internal/report"
+	"github.com/oombot/oombot/internal/sources"
 	"github.com/oombot/oombot/internal/sources/kube"
 	"github.com/oombot/oombot/internal/sources/prometheus"
+	"github.com/oombot/oombot/internal/triage"
 )
 
 // Collecting from a cluster (here: a recorded incident served through the
@@ -29,7 +34,7 @@ func TestCollectRoundTrip(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "incident")
 	var stdout, stderr bytes.Buffer
 	m := src.Manifest
-	err = Collect(context.Background(), factory.IOStreams{Out: &stdout, Err: &stderr}, kube.New(src.Clientset(), kube.Options{}), prom,
+	err = Collect(context.Background(), factory.IOStreams{Out: &stdout, Err: &stderr}, kube.New(src.Clientset(), kube.Options{}), Sources{Metrics: []triage.Metrics{prom}},
 		Request{Cluster: "prod", Namespace: m.Target.Namespace, Pod: m.Target.Pod, Container: m.Target.Container, Out: out, Since: m.FiredAt.Sub(src.Pod.CreationTimestamp.Time) + 3600e9, Now: m.FiredAt})
 	if err != nil {
 		t.Fatalf("collect: %v (%s)", err, stderr.String())
@@ -81,9 +86,88 @@ func TestCollectMissingPod(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stdout, stderr bytes.Buffer
-	err = Collect(context.Background(), factory.IOStreams{Out: &stdout, Err: &stderr}, kube.New(src.Clientset(), kube.Options{}), nil,
+	err = Collect(context.Background(), factory.IOStreams{Out: &stdout, Err: &stderr}, kube.New(src.Clientset(), kube.Options{}), Sources{},
 		Request{Namespace: src.Manifest.Target.Namespace, Pod: "ghost", Out: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestCollectLogStoresAndEvents: what a log store and an event stream
+// returned is recorded (logstore/<name>.log, events/external.json) and
+// replayed by the bundle engine: a live incident becomes a playbook test.
+func TestCollectLogStoresAndEvents(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "src")
+	if err := os.CopyFS(dir, os.DirFS("../../../examples/incidents/image-decode-bomb")); err != nil {
+		t.Fatal(err)
+	}
+	prev, err := os.ReadFile(filepath.Join(dir, "logs", "gateway.previous.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "logstore"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "logstore", "datadog.log"), prev, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src0, err := bundle.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := []sources.Event{{Time: src0.Manifest.FiredAt.Add(-time.Hour), Kind: "deploy", Title: "Deployed api-gateway 2.14.0", Source: "datadog", ID: "42"}}
+	data, _ := json.Marshal(evs)
+	if err := os.MkdirAll(filepath.Join(dir, "events"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "events", "external.json"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src, err := bundle.Load(dir)
+	if err != nil || len(src.Warnings) > 0 {
+		t.Fatalf("source bundle: %v %v", err, src.Warnings)
+	}
+	var logs []triage.LogSearch
+	for _, l := range src.LogStoreReplays() {
+		logs = append(logs, l)
+	}
+	out := filepath.Join(t.TempDir(), "incident")
+	m := src.Manifest
+	var stdout, stderr bytes.Buffer
+	err = Collect(context.Background(), factory.IOStreams{Out: &stdout, Err: &stderr}, kube.New(src.Clientset(), kube.Options{}),
+		Sources{Logs: logs, Events: []triage.EventSource{src.EventsReplay()}},
+		Request{Cluster: "prod", Namespace: m.Target.Namespace, Pod: m.Target.Pod, Out: out, Since: 6 * time.Hour, Now: m.FiredAt})
+	if err != nil {
+		t.Fatalf("collect: %v (%s)", err, stderr.String())
+	}
+	got, err := bundle.Load(out)
+	if err != nil || len(got.Warnings) > 0 {
+		t.Fatalf("collected: %v %v", err, got.Warnings)
+	}
+	stored, err := got.ReadFile(got.LogStores["datadog"])
+	if err != nil || !bytes.Equal(stored, prev) {
+		t.Fatalf("log store not recorded as returned (%d vs %d bytes): %v", len(stored), len(prev), err)
+	}
+	e, err := factory.BundleEngine(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := e.Run(context.Background(), factory.BundleRequest(got))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var deploy bool
+	for _, d := range rep.Evidence.Deploys {
+		deploy = deploy || d.ID == "event/datadog/42"
+	}
+	if !deploy {
+		t.Errorf("recorded deploy event not replayed: %+v", rep.Evidence.Deploys)
+	}
+	found := false
+	for _, s := range rep.Sources {
+		found = found || (s.Name == "bundle/datadog" && s.Status == "ok")
+	}
+	if !found {
+		t.Errorf("log store replay not used: %+v", rep.Sources)
 	}
 }

@@ -78,7 +78,17 @@ func BundleEngine(b *bundle.Bundle) (*triage.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	var logs []triage.LogSearch
+	for _, l := range b.LogStoreReplays() {
+		logs = append(logs, l)
+	}
+	var events []triage.EventSource
+	if r := b.EventsReplay(); r != nil {
+		events = append(events, r)
+	}
 	return &triage.Engine{
+		Logs:        logs,
+		Events:      events,
 		Cluster:     kube.New(b.Clientset(), kube.Options{}),
 		ClusterName: "bundle/kubernetes",
 		Metrics:     []triage.Metrics{prom},
