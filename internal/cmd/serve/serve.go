@@ -32,7 +32,9 @@ import (
 	"github.com/oombot/oombot/internal/narrative"
 	"github.com/oombot/oombot/internal/playbooks"
 	"github.com/oombot/oombot/internal/report"
+	promsrc "github.com/oombot/oombot/internal/sources/prometheus"
 	"github.com/oombot/oombot/internal/triage"
+	"github.com/oombot/oombot/internal/webhook"
 )
 
 // Usage is `bot serve --help`.
@@ -46,6 +48,12 @@ Runs the Slack bot. Tokens come from the environment:
 
 See README "Connect to Slack" and deploy/slack-app-manifest.yaml.
 `
+
+// Webhook endpoints, served beside /metrics.
+const (
+	PathAlertmanager = "/webhooks/alertmanager"
+	PathDatadog      = "/webhooks/datadog"
+)
 
 // UsageError is a command-line mistake (exit code 2).
 type UsageError struct{ Msg string }
@@ -118,7 +126,7 @@ func Serve(ctx context.Context, o Options) error {
 		bg.Add(1)
 		go func() { defer bg.Done(); _ = r.Run(bgCtx) }()
 	}
-	fl, err := buildFleet(cfg, matcher, log)
+	fl, err := buildFleet(cfg, matcher, o.HTTPClient, log)
 	if err != nil {
 		return err
 	}
@@ -164,6 +172,22 @@ func Serve(ctx context.Context, o Options) error {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	if w := cfg.Webhooks; w != nil {
+		onAlert := func(ctx context.Context, a alert.Alert) {
+			b.HandleAlert(ctx, w.Channel, a, webhook.DeliveryID(ctx))
+		}
+		wo := webhook.Options{Secret: w.Secret, Rules: rules, Logger: log}
+		am, err := webhook.Alertmanager(wo, onAlert)
+		if err != nil {
+			return fmt.Errorf("webhooks: %w", err)
+		}
+		dd, err := webhook.Datadog(wo, onAlert)
+		if err != nil {
+			return fmt.Errorf("webhooks: %w", err)
+		}
+		mux.Handle(PathAlertmanager, am)
+		mux.Handle(PathDatadog, dd)
+	}
 	listen := cfg.MetricsListen
 	if cfg.Slack.Mode == config.ModeHTTP {
 		listen = cfg.Slack.Listen
@@ -230,7 +254,7 @@ func loadPlaybooks(cfg *config.Config, log *slog.Logger, reg prometheus.Register
 	return r, r.Current(), nil
 }
 
-func buildFleet(cfg *config.Config, m triage.Matcher, log *slog.Logger) (*fleet.Fleet, error) {
+func buildFleet(cfg *config.Config, m triage.Matcher, hc *http.Client, log *slog.Logger) (*fleet.Fleet, error) {
 	to := triage.Timeouts{Source: cfg.Timeouts.Source.D(5 * time.Second), Logs: cfg.Timeouts.Source.D(5 * time.Second),
 		Overall: cfg.Timeouts.Overall.D(30 * time.Second)}
 	var members []*fleet.Member
@@ -251,22 +275,34 @@ func buildFleet(cfg *config.Config, m triage.Matcher, log *slog.Logger) (*fleet.
 			if k.Prometheus != "" {
 				// A recorded cluster with a live metrics server: demos and
 				// fault-injection tests.
-				live, err := factory.LiveEngine(b.Clientset(), k.Prometheus)
+				prom, err := promsrc.New(promsrc.Options{Address: k.Prometheus, Queries: k.PrometheusQueries})
 				if err != nil {
-					return nil, fmt.Errorf("cluster %s: %w", k.Name, err)
+					return nil, fmt.Errorf("cluster %s: prometheus: %w", k.Name, err)
 				}
-				e.Metrics = live.Metrics
+				e.Metrics = []triage.Metrics{prom}
 			}
 		} else {
 			client, _, _, err := factory.Cluster(factory.KubeOptions{Kubeconfig: k.Kubeconfig, Context: k.Context})
 			if err != nil {
 				return nil, fmt.Errorf("cluster %s: %w", k.Name, err)
 			}
-			if e, err = factory.LiveEngine(client, k.Prometheus); err != nil {
+			if e, err = factory.LiveEngine(client, ""); err != nil {
 				return nil, fmt.Errorf("cluster %s: %w", k.Name, err)
+			}
+			if k.Prometheus != "" {
+				prom, err := promsrc.New(promsrc.Options{Address: k.Prometheus, Queries: k.PrometheusQueries})
+				if err != nil {
+					return nil, fmt.Errorf("cluster %s: prometheus: %w", k.Name, err)
+				}
+				e.Metrics = []triage.Metrics{prom}
 			}
 			mem.Client = client
 		}
+		ms, ls, es, err := external(k, hc, log.With("cluster", k.Name))
+		if err != nil {
+			return nil, err
+		}
+		e.Metrics, e.Logs, e.Events = append(e.Metrics, ms...), append(e.Logs, ls...), append(e.Events, es...)
 		e.Playbooks, e.Timeouts, e.Logger = m, to, log.With("cluster", k.Name)
 		mem.Engine = e
 		members = append(members, mem)

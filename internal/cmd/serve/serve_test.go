@@ -61,6 +61,12 @@ type botOpts struct {
 
 func startBot(t *testing.T, srv *slackserver.Server, o botOpts) *running {
 	t.Helper()
+	return startBotEnv(t, srv, o, nil)
+}
+
+// startBotEnv is startBot with extra environment variables.
+func startBotEnv(t *testing.T, srv *slackserver.Server, o botOpts, extraEnv map[string]string) *running {
+	t.Helper()
 	if o.mode == "" {
 		o.mode = "socket"
 	}
@@ -88,6 +94,9 @@ timeouts: {source: 2s, overall: 20s}
 		t.Fatal(err)
 	}
 	env := map[string]string{"SLACK_BOT_TOKEN": srv.BotToken, "SLACK_APP_TOKEN": srv.AppToken, "SLACK_SIGNING_SECRET": o.secret}
+	for k, v := range extraEnv {
+		env[k] = v
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &running{srv: srv, done: make(chan error, 1), stop: cancel}
 	ready := make(chan string, 1)

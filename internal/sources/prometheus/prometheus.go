@@ -27,30 +27,95 @@ import (
 	"github.com/oombot/oombot/internal/sources"
 )
 
-// DefaultQueries are PromQL templates for cAdvisor / kube-state-metrics and
-// Micrometer JVM metrics. Template fields: .Namespace, .Pod, .Container.
-// They are overridable per signal.
+// DefaultQueries are PromQL templates for cAdvisor, kube-state-metrics and
+// the two common ways a JVM exports its metrics. Template fields:
+// .Namespace, .Pod, .Container (values are escaped for PromQL strings).
+// Every query aggregates by namespace, pod and container, so series from
+// several scrape targets or memory pools of one container add up to one.
+//
+// JVM signals accept either naming; each is "micrometer or jmx", and PromQL's
+// `or` keeps the right side's series only where the left side has none for
+// the same (namespace, pod, container), so a container exporting both is
+// not counted twice:
+//
+//   - Micrometer (Spring Boot Actuator's /actuator/prometheus):
+//     jvm_memory_used_bytes{area,id}, jvm_memory_max_bytes,
+//     jvm_buffer_memory_used_bytes{id="direct"}, jvm_classes_loaded_classes,
+//     jvm_threads_live_threads, jvm_gc_pause_seconds_sum. Prometheus'
+//     client_java 1.x (JMX exporter 1.x) also names used/max heap
+//     jvm_memory_used_bytes / jvm_memory_max_bytes{area}, so those match it.
+//   - JMX exporter 0.x / simpleclient_hotspot: jvm_memory_bytes_used{area},
+//     jvm_memory_bytes_max, jvm_memory_pool_bytes_used{pool} (client_java
+//     1.x: jvm_memory_pool_used_bytes), jvm_buffer_pool_used_bytes{pool},
+//     jvm_classes_currently_loaded (jvm_classes_loaded before 0.10),
+//     jvm_threads_current, jvm_gc_collection_seconds_sum.
+//
+// Old generation pools are matched by name: "G1 Old Gen", "PS Old Gen",
+// "Tenured Gen" (Serial) and "CMS Old Gen". Micrometer reports a max of -1
+// for pools without one (G1 Eden and Survivor), so heap max sums only the
+// pools that have one. container_memory_limit reads kube-state-metrics v2
+// (kube_pod_container_resource_limits{resource="memory"}) or v1
+// (kube_pod_container_resource_limits_memory_bytes). container_restarts is
+// kube-state-metrics' restart counter; the engine turns its increments into
+// restart times.
+//
+// Options.Queries overrides them per signal.
 func DefaultQueries() map[string]string {
 	sel := `namespace="{{.Namespace}}",pod="{{.Pod}}"{{if .Container}},container="{{.Container}}"{{end}}`
+	by := func(agg, inner string) string { return agg + " by (namespace,pod,container) (" + inner + ")" }
+	sum := func(inner string) string { return by("sum", inner) }
+	or := func(qs ...string) string { return strings.Join(qs, " or ") }
+	const oldGen = `".*(Old|Tenured) Gen"`
 	return map[string]string{
-		"container_memory_working_set": `max by (namespace,pod,container) (container_memory_working_set_bytes{` + sel + `,image!=""})`,
-		"container_memory_limit":       `max by (namespace,pod,container) (kube_pod_container_resource_limits{` + sel + `,resource="memory"})`,
-		"jvm_heap_used":                `sum by (namespace,pod,container) (jvm_memory_used_bytes{` + sel + `,area="heap"})`,
-		"jvm_heap_max":                 `sum by (namespace,pod,container) (jvm_memory_max_bytes{` + sel + `,area="heap"})`,
-		"jvm_old_gen_used":             `sum by (namespace,pod,container) (jvm_memory_used_bytes{` + sel + `,id=~".*(Old|Tenured) Gen"})`,
-		"jvm_nonheap_used":             `sum by (namespace,pod,container) (jvm_memory_used_bytes{` + sel + `,area="nonheap"})`,
-		"jvm_metaspace_used":           `sum by (namespace,pod,container) (jvm_memory_used_bytes{` + sel + `,id="Metaspace"})`,
-		"jvm_direct_buffer_used":       `sum by (namespace,pod,container) (jvm_buffer_memory_used_bytes{` + sel + `,id="direct"})`,
-		"jvm_classes_loaded":           `sum by (namespace,pod,container) (jvm_classes_loaded_classes{` + sel + `})`,
-		"jvm_threads_live":             `sum by (namespace,pod,container) (jvm_threads_live_threads{` + sel + `})`,
-		"jvm_gc_pause_seconds":         `sum by (namespace,pod,container) (rate(jvm_gc_pause_seconds_sum{` + sel + `}[1m]))`,
+		"container_memory_working_set": by("max", `container_memory_working_set_bytes{`+sel+`,image!=""}`),
+		"container_memory_limit": or(
+			by("max", `kube_pod_container_resource_limits{`+sel+`,resource="memory"}`),
+			by("max", `kube_pod_container_resource_limits_memory_bytes{`+sel+`}`)),
+		"container_restarts": by("max", `kube_pod_container_status_restarts_total{`+sel+`}`),
+		"jvm_heap_used": or(
+			sum(`jvm_memory_used_bytes{`+sel+`,area="heap"}`),
+			sum(`jvm_memory_bytes_used{`+sel+`,area="heap"}`)),
+		"jvm_heap_max": or(
+			sum(`jvm_memory_max_bytes{`+sel+`,area="heap"} >= 0`),
+			sum(`jvm_memory_bytes_max{`+sel+`,area="heap"} >= 0`)),
+		"jvm_old_gen_used": or(
+			sum(`jvm_memory_used_bytes{`+sel+`,id=~`+oldGen+`}`),
+			sum(`jvm_memory_pool_bytes_used{`+sel+`,pool=~`+oldGen+`}`),
+			sum(`jvm_memory_pool_used_bytes{`+sel+`,pool=~`+oldGen+`}`)),
+		"jvm_nonheap_used": or(
+			sum(`jvm_memory_used_bytes{`+sel+`,area="nonheap"}`),
+			sum(`jvm_memory_bytes_used{`+sel+`,area="nonheap"}`)),
+		"jvm_metaspace_used": or(
+			sum(`jvm_memory_used_bytes{`+sel+`,id="Metaspace"}`),
+			sum(`jvm_memory_pool_bytes_used{`+sel+`,pool="Metaspace"}`),
+			sum(`jvm_memory_pool_used_bytes{`+sel+`,pool="Metaspace"}`)),
+		"jvm_direct_buffer_used": or(
+			sum(`jvm_buffer_memory_used_bytes{`+sel+`,id="direct"}`),
+			sum(`jvm_buffer_pool_used_bytes{`+sel+`,pool="direct"}`)),
+		"jvm_classes_loaded": or(
+			sum(`jvm_classes_loaded_classes{`+sel+`}`),
+			sum(`jvm_classes_currently_loaded{`+sel+`}`),
+			sum(`jvm_classes_loaded{`+sel+`}`)),
+		"jvm_threads_live": or(
+			sum(`jvm_threads_live_threads{`+sel+`}`),
+			sum(`jvm_threads_current{`+sel+`}`)),
+		// Seconds of pause per second. Micrometer's timer covers every
+		// collector's pauses; JMX exporter's summary is the collectors'
+		// CollectionTime, which is what the JVM itself reports as GC time.
+		"jvm_gc_pause_seconds": or(
+			sum(`rate(jvm_gc_pause_seconds_sum{`+sel+`}[1m])`),
+			sum(`rate(jvm_gc_collection_seconds_sum{`+sel+`}[1m])`)),
 	}
 }
 
 // SignalQueries is the query set for a bundle replay: each signal's query
-// is its own name.
+// is its own name, and every default signal not listed is switched off
+// (an empty query), so the replay is asked exactly for what it holds.
 func SignalQueries(signals []string) map[string]string {
 	m := make(map[string]string, len(signals))
+	for s := range DefaultQueries() {
+		m[s] = ""
+	}
 	for _, s := range signals {
 		m[s] = s
 	}
@@ -68,6 +133,7 @@ type (
 // Source runs range queries for canonical signals.
 type Source struct {
 	name    string
+	address string
 	api     v1.API
 	queries map[string]*template.Template
 	// MaxPoints bounds the resolution asked for (step = window / MaxPoints).
@@ -82,8 +148,9 @@ type Options struct {
 	Address string
 	// Transport replaces the HTTP transport (a bundle replay, auth).
 	Transport http.RoundTripper
-	// Queries overrides the query templates per signal; missing signals use
-	// DefaultQueries.
+	// Queries overrides the query templates per signal: signals it does not
+	// name keep their DefaultQueries template, a signal mapped to "" is not
+	// queried, and a signal DefaultQueries lacks is added.
 	Queries   map[string]string
 	MaxPoints int
 }
@@ -101,12 +168,15 @@ func New(opts Options) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prometheus client for %q: %w", opts.Address, err)
 	}
-	qs := opts.Queries
-	if qs == nil {
-		qs = DefaultQueries()
+	qs := DefaultQueries()
+	for sig, q := range opts.Queries {
+		qs[sig] = q
 	}
-	s := &Source{name: opts.Name, api: v1.NewAPI(client), queries: map[string]*template.Template{}, maxPoints: opts.MaxPoints}
+	s := &Source{name: opts.Name, address: opts.Address, api: v1.NewAPI(client), queries: map[string]*template.Template{}, maxPoints: opts.MaxPoints}
 	for sig, q := range qs {
+		if strings.TrimSpace(q) == "" {
+			continue
+		}
 		t, err := template.New(sig).Option("missingkey=error").Parse(q)
 		if err != nil {
 			return nil, fmt.Errorf("query for signal %s: %w", sig, err)
@@ -137,7 +207,7 @@ func (s *Source) Range(ctx context.Context, signal string, t Target, start, end 
 		return nil, fmt.Errorf("no query configured for signal %s", signal)
 	}
 	var buf bytes.Buffer
-	if err := tmpl.Execute(&buf, t); err != nil {
+	if err := tmpl.Execute(&buf, escapeTarget(t)); err != nil {
 		return nil, fmt.Errorf("render query for %s: %w", signal, err)
 	}
 	q := buf.String()
@@ -147,7 +217,9 @@ func (s *Source) Range(ctx context.Context, signal string, t Target, start, end 
 	}
 	val, _, _, err := s.api.QueryRange(ctx, q, v1.Range{Start: start, End: end, Step: step})
 	if err != nil {
-		return nil, fmt.Errorf("%s: query_range %s: %w", s.name, signal, err)
+		// The address matters most when nothing answers (a wrong URL, a
+		// port-forward that died); the client's own error may not say it.
+		return nil, fmt.Errorf("%s at %s: query_range %s: %w", s.name, s.address, signal, err)
 	}
 	matrix, ok := val.(model.Matrix)
 	if !ok {
@@ -170,6 +242,15 @@ func (s *Source) Range(ctx context.Context, signal string, t Target, start, end 
 	}
 	sort.Slice(out, func(i, j int) bool { return labelKey(out[i].Labels) < labelKey(out[j].Labels) })
 	return out, nil
+}
+
+// escapeTarget makes the target's values safe inside PromQL double-quoted
+// strings: names come from alerts, which are input.
+func escapeTarget(t Target) Target {
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+	t.Namespace, t.Pod, t.Container = r.Replace(t.Namespace), r.Replace(t.Pod), r.Replace(t.Container)
+	t.Workload, t.Cluster = r.Replace(t.Workload), r.Replace(t.Cluster)
+	return t
 }
 
 func labelKey(l map[string]string) string {

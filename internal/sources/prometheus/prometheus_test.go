@@ -100,3 +100,52 @@ func TestBadQueryTemplate(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestQueriesOverridePerSignal(t *testing.T) {
+	defaults := len(DefaultQueries())
+	cases := []struct {
+		name    string
+		queries map[string]string
+		signal  string
+		target  Target
+		want    string // substring of the query sent for signal
+		signals int
+	}{
+		{"defaults", nil, "container_restarts", Target{Namespace: "a", Pod: "b"},
+			`max by (namespace,pod,container) (kube_pod_container_status_restarts_total{namespace="a",pod="b"})`, defaults},
+		{"one overridden, the rest kept", map[string]string{"jvm_heap_used": `my_heap{pod="{{.Pod}}"}`}, "jvm_heap_used", Target{Pod: "b"},
+			`my_heap{pod="b"}`, defaults},
+		{"an extra signal", map[string]string{"jvm_code_cache": `cc{pod="{{.Pod}}"}`}, "jvm_threads_live", Target{Pod: "b"},
+			`jvm_threads_live_threads{`, defaults + 1},
+		{"one switched off", map[string]string{"jvm_gc_pause_seconds": ""}, "jvm_heap_used", Target{Pod: "b"},
+			`jvm_memory_bytes_used{`, defaults - 1},
+		{"values escaped for PromQL", nil, "jvm_threads_live", Target{Namespace: `x"}) or up{a="`, Pod: `p\`},
+			`namespace="x\"}) or up{a=\"",pod="p\\"`, defaults},
+		{"bundle replay asks exactly for its signals", SignalQueries([]string{"jvm_heap_used", "custom"}), "custom", Target{},
+			`custom`, 2},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var got string
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				r.ParseForm()
+				got = r.Form.Get("query")
+				w.Write([]byte(`{"status":"success","data":{"resultType":"matrix","result":[]}}`))
+			}))
+			defer srv.Close()
+			s, err := New(Options{Address: srv.URL, Queries: c.queries})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := len(s.Signals()); n != c.signals {
+				t.Errorf("%d signals, want %d: %v", n, c.signals, s.Signals())
+			}
+			if _, err := s.Range(context.Background(), c.signal, c.target, time.Unix(0, 0), time.Unix(60, 0)); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(got, c.want) {
+				t.Errorf("query = %s\nwant it to contain %s", got, c.want)
+			}
+		})
+	}
+}
