@@ -307,6 +307,16 @@ func allSafe(s string) bool {
 	return true
 }
 
+// WorkloadOf guesses a pod's Deployment (<deployment>-<hash>-<5 chars>) or
+// StatefulSet (<sts>-<ordinal>) from its generated name; ok is false for
+// names no controller would generate.
+func WorkloadOf(pod string) (workload string, ok bool) {
+	if w, ok := deploymentOf(pod); ok {
+		return w, true
+	}
+	return statefulSetOf(pod)
+}
+
 // deploymentOf returns the Deployment of a pod named
 // <deployment>-<pod-template-hash>-<5 chars>.
 func deploymentOf(pod string) (string, bool) {

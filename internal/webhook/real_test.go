@@ -53,7 +53,7 @@ receivers:
 	firing := wait(t, g, am)
 	want := alert.Alert{Source: "alertmanager", State: "firing", Kind: "oomkilled",
 		Title: "KubePodOOMKilled: Container killed by the OOM killer.", Namespace: "edge",
-		Pod: "api-gateway-6bqn5pfqmq-br6bl", Container: "gateway", Fingerprint: firing.Fingerprint, Link: generator}
+		Pod: "api-gateway-6bqn5pfqmq-br6bl", Workload: "api-gateway", Container: "gateway", Fingerprint: firing.Fingerprint, Link: generator}
 	if firing.Fingerprint == "alertmanager:" || len(firing.Fingerprint) != len("alertmanager:")+16 {
 		t.Errorf("fingerprint %q: want alertmanager: and Alertmanager's 16 hex digits", firing.Fingerprint)
 	}

@@ -312,6 +312,14 @@ func (rc *receiver) target(a *alert.Alert, pairs [][2]string) {
 			a.Container = val
 		}
 	}
+	if a.Workload == "" && a.Pod != "" {
+		// One triage per workload needs the workload; a generated pod
+		// name gives it away (a guess, so it is marked inferred).
+		if w, ok := alert.WorkloadOf(a.Pod); ok {
+			a.Workload = w
+			a.Inferred = append(a.Inferred, alert.FieldWorkload)
+		}
+	}
 	if a.Namespace == "" {
 		a.Missing = append(a.Missing, alert.FieldNamespace)
 	}

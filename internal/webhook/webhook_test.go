@@ -67,7 +67,7 @@ func post(t *testing.T, h http.Handler, body []byte, header ...string) *httptest
 func TestPayloads(t *testing.T) {
 	oom := alert.Alert{Source: "alertmanager", State: "firing", Kind: "oomkilled",
 		Title: "KubePodOOMKilled: Container killed by the OOM killer.", Cluster: "prod-eu-1", Namespace: "edge",
-		Pod: "api-gateway-6bqn5pfqmq-br6bl", Container: "gateway", Fingerprint: "alertmanager:5f1d9a0c7e2b4a11",
+		Pod: "api-gateway-6bqn5pfqmq-br6bl", Workload: "api-gateway", Inferred: []string{"workload"}, Container: "gateway", Fingerprint: "alertmanager:5f1d9a0c7e2b4a11",
 		Link: "http://prometheus.monitoring:9090/graph?g0.expr=kube_pod_container_status_last_terminated_reason%7Breason%3D%22OOMKilled%22%7D&g0.tab=1"}
 	resolved := oom
 	resolved.State = "resolved"
