@@ -106,7 +106,7 @@ var queryRE = regexp.MustCompile(`^\s*(avg|sum|min|max):([A-Za-z0-9_.]+)\{([^}]*
 func parseMetricQuery(q string) (metricQuery, error) {
 	m := queryRE.FindStringSubmatch(q)
 	if m == nil {
-		return metricQuery{}, fmt.Errorf("Error parsing query: unsupported query %q", q)
+		return metricQuery{}, fmt.Errorf("error parsing query: unsupported query %q", q)
 	}
 	mq := metricQuery{aggr: m[1], metric: m[2]}
 	for _, t := range strings.Split(m[3], ",") {
@@ -122,7 +122,7 @@ func parseMetricQuery(q string) (metricQuery, error) {
 	if m[5] != "" {
 		f, err := strconv.ParseFloat(m[6], 64)
 		if err != nil || (m[5] == "/" && f == 0) {
-			return metricQuery{}, fmt.Errorf("Error parsing query: bad operand %q", m[6])
+			return metricQuery{}, fmt.Errorf("error parsing query: bad operand %q", m[6])
 		}
 		mq.op, mq.operand = m[5][0], f
 	}

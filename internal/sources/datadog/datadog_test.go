@@ -571,3 +571,49 @@ func TestEventText(t *testing.T) {
 		t.Error("nil attributes rendered")
 	}
 }
+
+// TestDefaultMetricNames pins the Datadog metric behind each signal (see
+// DefaultMetrics for which names the docs confirm) and the scoping.
+func TestDefaultMetricNames(t *testing.T) {
+	want := map[string]string{
+		"container_memory_working_set": "kubernetes.memory.working_set",
+		"container_memory_limit":       "kubernetes.memory.limits",
+		"container_restarts":           "kubernetes.containers.restarts",
+		"jvm_heap_used":                "jvm.heap_memory",
+		"jvm_heap_max":                 "jvm.heap_memory_max",
+		"jvm_old_gen_used":             "jvm.gc.old_gen_size",
+		"jvm_nonheap_used":             "jvm.non_heap_memory",
+		"jvm_metaspace_used":           "jvm.gc.metaspace_size",
+		"jvm_direct_buffer_used":       "jvm.buffer_pool.direct.used",
+		"jvm_classes_loaded":           "jvm.loaded_classes",
+		"jvm_threads_live":             "jvm.thread_count",
+		"jvm_gc_pause_seconds":         "jvm.gc.major_collection_time",
+	}
+	got := DefaultMetrics()
+	for _, sig := range bundle.Signals {
+		if _, ok := got[sig]; !ok {
+			t.Errorf("no default query for canonical signal %s", sig)
+		}
+	}
+	for sig, metric := range want {
+		m := metricRE.FindStringSubmatch(got[sig])
+		if m == nil || m[1] != metric {
+			t.Errorf("%s reads %q, want %s", sig, got[sig], metric)
+		}
+		tmpl, err := parseTemplate(sig, got[sig])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			t    sources.Target
+			want string
+		}{
+			{sources.Target{Namespace: "ns", Pod: "p"}, "{kube_namespace:ns,pod_name:p} by {kube_container_name}"},
+			{sources.Target{Namespace: "ns", Pod: "p", Container: "c"}, "{kube_namespace:ns,pod_name:p,kube_container_name:c} by {kube_container_name}"},
+		} {
+			if q, _ := render(tmpl, c.t); !strings.Contains(q, c.want) {
+				t.Errorf("%s for %+v: %q lacks %q", sig, c.t, q, c.want)
+			}
+		}
+	}
+}
