@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -17,7 +18,9 @@ import (
 	"github.com/oombot/oombot/internal/bundle"
 	"github.com/oombot/oombot/internal/cmd/factory"
 	"github.com/oombot/oombot/internal/sources"
+	"github.com/oombot/oombot/internal/sources/datadog"
 	"github.com/oombot/oombot/internal/sources/kube"
+	"github.com/oombot/oombot/internal/sources/loki"
 	"github.com/oombot/oombot/internal/sources/prometheus"
 	"github.com/oombot/oombot/internal/triage"
 )
@@ -25,11 +28,13 @@ import (
 // Usage is the command's help text.
 const Usage = `Usage:
   bot collect POD -o DIR [-n NAMESPACE] [-c CONTAINER] [--context NAME] [--kubeconfig FILE]
-              [--prometheus URL] [--since 6h] [--alert TEXT]
+              [--prometheus URL] [--datadog-site SITE] [--loki URL] [--since 6h] [--alert TEXT]
 
 Record an incident bundle: pod.yaml, events.yaml, workload.yaml, the previous
 and current logs of every container, and (with --prometheus) metrics for every
-canonical signal. Triage it later with 'bot triage --bundle DIR'.
+canonical signal; with --datadog-site (keys from DD_API_KEY and DD_APP_KEY)
+Datadog metrics, logs and events; with --loki the pod's lines in Loki.
+Triage it later with 'bot triage --bundle DIR'.
 `
 
 // UsageError marks a command-line mistake (exit status 2).
@@ -39,6 +44,7 @@ func (e *UsageError) Error() string { return e.Msg }
 
 type options struct {
 	Pod, Namespace, Container, Context, Kubeconfig, Prometheus, Out, Alert string
+	DatadogSite, DatadogURL, Loki                                          string
 	Since                                                                  time.Duration
 	Timeout                                                                time.Duration
 }
@@ -53,6 +59,9 @@ func Run(ctx context.Context, io factory.IOStreams, args []string) error {
 	fs.StringVar(&o.Context, "context", "", "kubeconfig context")
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", "", "path to a kubeconfig file")
 	fs.StringVar(&o.Prometheus, "prometheus", "", "Prometheus base URL to record metrics from")
+	fs.StringVar(&o.DatadogSite, "datadog-site", "", "record from Datadog on this site (datadoghq.com, datadoghq.eu, …); keys from DD_API_KEY, DD_APP_KEY")
+	fs.StringVar(&o.DatadogURL, "datadog-url", "", "Datadog API base URL instead of a site (a proxy)")
+	fs.StringVar(&o.Loki, "loki", "", "Loki base URL to record the pod's log lines from (token from LOKI_TOKEN)")
 	fs.StringVarP(&o.Out, "output", "o", "", "directory to write the bundle to (required)")
 	fs.StringVar(&o.Alert, "alert", "", "raw alert text to record")
 	fs.DurationVar(&o.Since, "since", 6*time.Hour, "how much metric history to record")
@@ -75,6 +84,20 @@ func Run(ctx context.Context, io factory.IOStreams, args []string) error {
 			return err
 		}
 		src.Metrics = append(src.Metrics, prom)
+	}
+	if o.DatadogSite != "" || o.DatadogURL != "" {
+		dd, err := datadog.New(datadog.Options{Site: o.DatadogSite, URL: o.DatadogURL, APIKey: os.Getenv("DD_API_KEY"), AppKey: os.Getenv("DD_APP_KEY")})
+		if err != nil {
+			return err
+		}
+		src.Metrics, src.Logs, src.Events = append(src.Metrics, dd), append(src.Logs, dd), append(src.Events, dd)
+	}
+	if o.Loki != "" {
+		lk, err := loki.New(loki.Options{URL: o.Loki, BearerToken: os.Getenv("LOKI_TOKEN")})
+		if err != nil {
+			return err
+		}
+		src.Logs = append(src.Logs, lk)
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
