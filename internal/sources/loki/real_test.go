@@ -204,18 +204,21 @@ func TestRealLoki(t *testing.T) {
 			streams[i%3].Entries = append(streams[i%3].Entries, e)
 		}
 		srv.Push(t, streams...)
-		s := newSource(t, srv.URL, Options{PageLimit: 2})
-		res, err := s.SearchLogs(context.Background(), sources.LogQuery{
-			Target: sources.Target{Namespace: "split", Pod: "p-1"}, Start: t0, End: t0.Add(time.Minute)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if want := strings.Join(trace, "\n") + "\n"; string(res.Text) != want {
-			t.Errorf("merged text:\n%s\nwant:\n%s", res.Text, want)
-		}
-		tr := scan(t, res.Text).Traces
-		if len(tr) != 1 || len(tr[0].Frames) != 4 || tr[0].Frames[2] != "com.example.Job.read(Job.java:42)" {
-			t.Errorf("traces = %+v, want one with the 4 frames", tr)
+		// One page holding every stream, and pages of two.
+		for _, limit := range []int{100, 2} {
+			s := newSource(t, srv.URL, Options{PageLimit: limit})
+			res, err := s.SearchLogs(context.Background(), sources.LogQuery{
+				Target: sources.Target{Namespace: "split", Pod: "p-1"}, Start: t0, End: t0.Add(time.Minute)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := strings.Join(trace, "\n") + "\n"; string(res.Text) != want {
+				t.Errorf("page limit %d: merged text:\n%s\nwant:\n%s", limit, res.Text, want)
+			}
+			tr := scan(t, res.Text).Traces
+			if len(tr) != 1 || len(tr[0].Frames) != 4 || tr[0].Frames[2] != "com.example.Job.read(Job.java:42)" {
+				t.Errorf("page limit %d: traces = %+v, want one with the 4 frames", limit, tr)
+			}
 		}
 	})
 

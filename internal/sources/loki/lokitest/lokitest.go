@@ -133,6 +133,9 @@ func requiredVersion(gomod []byte) string {
 //     30 min) takes precedence over the second; -1 means no limit.
 //   - min_ready_duration / final_sleep 0: /ready would otherwise hold back
 //     15 s after the ring is ready.
+//   - frontend and frontend_worker scheduler_address: with no address
+//     Loki discovers its own query scheduler through a ring polled every
+//     10 s, and /ready waits for it; the address makes it ready in ~1 s.
 //   - cache_results: false: a test pushes, queries, pushes again.
 //   - analytics off: no calls home from a test.
 const config = `auth_enabled: false
@@ -171,6 +174,10 @@ ingester:
   query_store_max_look_back_period: -1
 querier:
   query_ingesters_within: 0
+frontend:
+  scheduler_address: 127.0.0.1:%[2]d
+frontend_worker:
+  scheduler_address: 127.0.0.1:%[2]d
 query_range:
   cache_results: false
 limits_config:
