@@ -212,18 +212,16 @@ func (s *Source) SearchLogs(ctx context.Context, q sources.LogQuery) (sources.Lo
 	if maxBytes <= 0 {
 		maxBytes = s.maxBytes
 	}
-	var text bytes.Buffer
-	// emit appends entries until the byte cap; false once it is reached.
+	// The window is read forward (Loki's paging is simplest that way) but
+	// only the newest maxBytes are kept: the OutOfMemoryError trace is
+	// written just before the kill, at the end of the window, so a cap must
+	// drop the oldest lines, not the newest. Reading stops after maxPages.
+	var kept tail
 	emit := func(entries []entry) bool {
 		for _, e := range entries {
-			line := strings.TrimSuffix(e.line, "\n")
-			if int64(text.Len()+len(line)+1) > maxBytes {
+			if kept.add(strings.TrimSuffix(e.line, "\n"), maxBytes) {
 				res.Truncated = true
-				return false
 			}
-			text.WriteString(line)
-			text.WriteByte('\n')
-			res.Lines++
 		}
 		return true
 	}
@@ -231,15 +229,19 @@ func (s *Source) SearchLogs(ctx context.Context, q sources.LogQuery) (sources.Lo
 	pages := 0
 	for {
 		if err := ctx.Err(); err != nil {
-			return s.finish(res, &text), fmt.Errorf("loki: search %s: %w", query, err)
+			return s.finish(res, &kept), fmt.Errorf("loki: search %s: %w", query, err)
 		}
 		streams, err := s.queryRange(ctx, query, p.start, p.end, s.limit)
 		pages++
 		if err != nil {
-			return s.finish(res, &text), err
+			return s.finish(res, &kept), err
 		}
 		fresh, state := p.next(mergeStreams(streams))
 		if !emit(fresh) || state == pageLast {
+			break
+		}
+		if pages >= maxPages {
+			res.Truncated = true
 			break
 		}
 		if state == pageStuck {
@@ -251,7 +253,7 @@ func (s *Source) SearchLogs(ctx context.Context, q sources.LogQuery) (sources.Lo
 			streams, err := s.queryRange(ctx, query, p.start, p.start+1, lim)
 			pages++
 			if err != nil {
-				return s.finish(res, &text), err
+				return s.finish(res, &kept), err
 			}
 			page := mergeStreams(streams)
 			fresh, _ := p.next(page)
@@ -266,15 +268,51 @@ func (s *Source) SearchLogs(ctx context.Context, q sources.LogQuery) (sources.Lo
 		}
 	}
 	s.log.DebugContext(ctx, "loki search", "source", s.name, "query", query,
-		"pages", pages, "lines", res.Lines, "bytes", text.Len(), "truncated", res.Truncated)
-	return s.finish(res, &text), nil
+		"pages", pages, "lines", len(kept.lines), "bytes", kept.size, "truncated", res.Truncated)
+	return s.finish(res, &kept), nil
 }
 
-func (s *Source) finish(res sources.LogResult, text *bytes.Buffer) sources.LogResult {
-	if text.Len() > 0 {
-		res.Text = text.Bytes()
+func (s *Source) finish(res sources.LogResult, kept *tail) sources.LogResult {
+	res.Lines = len(kept.lines)
+	if kept.size > 0 {
+		var b bytes.Buffer
+		b.Grow(int(kept.size))
+		for _, l := range kept.lines {
+			b.WriteString(l)
+			b.WriteByte('\n')
+		}
+		res.Text = b.Bytes()
 	}
 	return res
+}
+
+// maxPages bounds the requests one search makes (at the default page
+// limit, 200,000 lines).
+const maxPages = 200
+
+// tail keeps the newest lines whose total size (with newlines) fits a cap.
+type tail struct {
+	lines []string
+	size  int64
+}
+
+// add appends line and drops the oldest lines over max; it reports whether
+// anything was dropped.
+func (t *tail) add(line string, max int64) bool {
+	n := int64(len(line)) + 1
+	if n > max {
+		return true
+	}
+	t.lines = append(t.lines, line)
+	t.size += n
+	dropped := false
+	for t.size > max {
+		t.size -= int64(len(t.lines[0])) + 1
+		t.lines[0] = ""
+		t.lines = t.lines[1:]
+		dropped = true
+	}
+	return dropped
 }
 
 // entry is one log line of a result stream.

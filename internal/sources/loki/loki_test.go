@@ -325,8 +325,9 @@ func TestByteCap(t *testing.T) {
 			if want := tt.wantLines < 100; res.Truncated != want {
 				t.Errorf("Truncated=%v, want %v", res.Truncated, want)
 			}
-			if !strings.HasPrefix(string(res.Text), "line 000\nline 001\n") {
-				t.Errorf("text starts %q", res.Text[:min(len(res.Text), 20)])
+			// The newest lines are kept: the trace is at the end.
+			if !strings.HasSuffix(string(res.Text), "line 098\nline 099\n") {
+				t.Errorf("text ends %q", res.Text[max(0, len(res.Text)-20):])
 			}
 		})
 	}

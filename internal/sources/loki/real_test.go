@@ -228,9 +228,9 @@ func TestRealLoki(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !res.Truncated || len(res.Text) > 4096 || len(res.Text) < 3000 || !bytes.HasPrefix(rec.text, res.Text) {
-			t.Errorf("Truncated=%v len=%d prefix=%v; want a truncated prefix of at most 4096 bytes",
-				res.Truncated, len(res.Text), bytes.HasPrefix(rec.text, res.Text))
+		if !res.Truncated || len(res.Text) > 4096 || len(res.Text) < 3000 || !bytes.HasSuffix(rec.text, res.Text) {
+			t.Errorf("Truncated=%v len=%d suffix=%v; want a truncated suffix (the newest lines) of at most 4096 bytes",
+				res.Truncated, len(res.Text), bytes.HasSuffix(rec.text, res.Text))
 		}
 	})
 
