@@ -197,7 +197,13 @@ func Text(w io.Writer, r *report.Report, opt TextOptions) error {
 		})
 		p.section("Memory trends", len(ev.Trends), func() {
 			for _, t := range ev.Trends {
-				p.line("  " + t.Summary())
+				line := "  " + t.Summary()
+				// Live triages may read a signal from several sources; say
+				// which one was analysed (a replayed bundle has only one).
+				if t.From != "" && !strings.HasPrefix(t.From, "bundle/") {
+					line += " [from " + t.From + "]"
+				}
+				p.line(line)
 			}
 		})
 		p.section("GC", len(ev.GC), func() {
