@@ -293,7 +293,7 @@ func TestAlertStorm(t *testing.T) {
 	p50, p95 := percentile(r.afterSources, 0.5), percentile(r.afterSources, 0.95)
 	t.Logf("storm: 1000 alerts / 50 workloads answered in %s; report after slowest source p50 %s p95 %s (n=%d)",
 		r.elapsed.Round(time.Millisecond), p50.Round(time.Millisecond), p95.Round(time.Millisecond), len(r.afterSources))
-	if len(r.afterSources) != 50 || p95 > time.Second {
+	if len(r.afterSources) != 50 || (p95 > time.Second && !raceEnabled) {
 		t.Errorf("fresh-alert latency after sources: p95 %s over %d reports, want ≤ 1s over 50", p95, len(r.afterSources))
 	}
 }
