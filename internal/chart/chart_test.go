@@ -2,7 +2,6 @@ package chart
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"flag"
 	"image"
@@ -17,8 +16,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/oombot/oombot/internal/bundle"
-	"github.com/oombot/oombot/internal/cmd/factory"
+	"github.com/oombot/oombot/internal/bundletest"
 	"github.com/oombot/oombot/internal/report"
 )
 
@@ -30,23 +28,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // `bot triage --bundle` does, and returns the chart the report carries.
 func bundleChart(t testing.TB, name string) *report.Chart {
 	t.Helper()
-	b, err := bundle.Load(filepath.Join("..", "..", "examples", "incidents", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := factory.BundleEngine(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, _, err := factory.Playbooks("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Playbooks = set
-	rep, err := e.Run(context.Background(), factory.BundleRequest(b))
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := bundletest.Triage(t, filepath.Join("..", "..", "examples", "incidents", name))
 	if rep.Chart.Empty() {
 		t.Fatalf("%s: report has no chart", name)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/oombot/oombot/internal/bundle"
+	"github.com/oombot/oombot/internal/bundletest"
 	"github.com/oombot/oombot/internal/cmd/factory"
 	"github.com/oombot/oombot/internal/report"
 	"github.com/oombot/oombot/internal/sources"
@@ -22,20 +23,7 @@ import (
 // engineFor builds the bundle engine with the shipped playbooks.
 func engineFor(t testing.TB, dir string) (*triage.Engine, *bundle.Bundle) {
 	t.Helper()
-	b, err := bundle.Load(filepath.Join(repoRoot(t), dir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := factory.BundleEngine(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, _, err := factory.Playbooks("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Playbooks = set
-	return e, b
+	return bundletest.Engine(t, filepath.Join(repoRoot(t), dir))
 }
 
 // logStore serves a recorded log file as a log store's search result.

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/oombot/oombot/internal/bundle"
+	"github.com/oombot/oombot/internal/bundletest"
 	"github.com/oombot/oombot/internal/cmd/factory"
 	"github.com/oombot/oombot/internal/evidence"
 	"github.com/oombot/oombot/internal/render"
@@ -38,30 +39,7 @@ func repoRoot(t testing.TB) string {
 
 func triageBundle(t testing.TB, dir string) *report.Report {
 	t.Helper()
-	b, err := bundle.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := factory.BundleEngine(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, warnings, err := factory.Playbooks("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(warnings) > 0 {
-		t.Fatalf("shipped playbooks rejected: %v", warnings)
-	}
-	e.Playbooks = set
-	rep, err := e.Run(context.Background(), factory.BundleRequest(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range rep.Sources {
-		rep.Sources[i].Duration = 0
-	}
-	return rep
+	return bundletest.Triage(t, dir)
 }
 
 // Each real-JVM bundle must produce its own diagnosis, who-killed-it must be

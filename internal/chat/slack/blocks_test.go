@@ -2,7 +2,6 @@ package slack
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -20,9 +19,8 @@ import (
 	slackapi "github.com/slack-go/slack"
 	"go.uber.org/goleak"
 
-	"github.com/oombot/oombot/internal/bundle"
+	"github.com/oombot/oombot/internal/bundletest"
 	"github.com/oombot/oombot/internal/chat"
-	"github.com/oombot/oombot/internal/cmd/factory"
 	"github.com/oombot/oombot/internal/evidence"
 	"github.com/oombot/oombot/internal/narrative"
 	"github.com/oombot/oombot/internal/render"
@@ -85,27 +83,7 @@ func blkBundleDirs(t testing.TB) []string {
 // --bundle` does, with source durations zeroed for stable output.
 func blkTriage(t testing.TB, dir string) *report.Report {
 	t.Helper()
-	b, err := bundle.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := factory.BundleEngine(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, _, err := factory.Playbooks("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Playbooks = set
-	rep, err := e.Run(context.Background(), factory.BundleRequest(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range rep.Sources {
-		rep.Sources[i].Duration = 0
-	}
-	return rep
+	return bundletest.Triage(t, dir)
 }
 
 var blkGoldenOpts = BlockOptions{
