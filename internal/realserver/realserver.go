@@ -61,36 +61,37 @@ func Require(t testing.TB, binary string, alternatives ...string) string {
 type process struct {
 	name string
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *Output
 	// done is closed when the process has exited and waitErr is set.
 	done    chan struct{}
 	waitErr error
 	stop    sync.Once
 }
 
-// syncBuffer collects a process's output; exec copies into it from its own
-// goroutines while the test may read it.
-type syncBuffer struct {
+// Output collects a server process's output; exec copies into it from its
+// own goroutines while the test may read it. Other test harnesses that
+// start servers (Loki) use it too.
+type Output struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *Output) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *Output) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
 
-// freeAddr reserves a loopback port by listening on port 0 and releasing
+// FreeAddr reserves a loopback port by listening on port 0 and releasing
 // it. Another process may take it before the server binds; start retries
 // when that happens.
-func freeAddr(t testing.TB) string {
+func FreeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -110,8 +111,8 @@ func start(t testing.TB, name, path string, args func(addr string) []string) (*p
 	t.Helper()
 	var lastOut string
 	for attempt := 0; attempt < 3; attempt++ {
-		addr := freeAddr(t)
-		p := &process{name: name, out: &syncBuffer{}, done: make(chan struct{})}
+		addr := FreeAddr(t)
+		p := &process{name: name, out: &Output{}, done: make(chan struct{})}
 		p.cmd = exec.Command(path, args(addr)...)
 		p.cmd.Stdout = p.out
 		p.cmd.Stderr = p.out

@@ -31,6 +31,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/oombot/oombot/internal/realserver"
 )
 
 // EnvBinary names the environment variable holding the Loki binary's path.
@@ -210,7 +212,7 @@ func Start(t testing.TB) *Server {
 		if err := os.WriteFile(cfg, []byte(fmt.Sprintf(config, httpPort, grpcPort, filepath.Join(dir, "data"))), 0o600); err != nil {
 			t.Fatalf("write Loki config: %v", err)
 		}
-		p := &process{out: &syncBuffer{}, done: make(chan struct{})}
+		p := &process{out: &realserver.Output{}, done: make(chan struct{})}
 		p.cmd = exec.Command(bin, "-config.file="+cfg, "-target=all")
 		p.cmd.Dir = dir
 		p.cmd.Stdout = p.out
@@ -315,7 +317,7 @@ func PushBody(streams ...Stream) ([]byte, error) {
 // process is the running Loki.
 type process struct {
 	cmd *exec.Cmd
-	out *syncBuffer
+	out *realserver.Output
 	// done is closed when the process has exited and waitErr is set.
 	done    chan struct{}
 	waitErr error
@@ -333,38 +335,19 @@ func (p *process) kill() {
 	})
 }
 
-// syncBuffer collects Loki's output; exec copies into it from its own
-// goroutines while the test may read it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// freePort reserves a loopback port by listening on port 0 and releasing
-// it. Another process may take it before Loki binds; Start retries then.
+// freePort reserves a loopback port (see realserver.FreeAddr); another
+// process may take it before Loki binds, and Start retries then.
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	_, port, err := net.SplitHostPort(realserver.FreeAddr(t))
 	if err != nil {
-		t.Fatalf("reserve a loopback port: %v", err)
+		t.Fatal(err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	if err := l.Close(); err != nil {
-		t.Fatalf("release port %d: %v", port, err)
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return port
+	return n
 }
 
 // noKeepAlive returns a client that leaves no idle connection (and so no
