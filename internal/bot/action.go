@@ -5,6 +5,7 @@ import (
 
 	"github.com/oombot/oombot/internal/chat"
 	"github.com/oombot/oombot/internal/fleet"
+	"github.com/oombot/oombot/internal/render"
 )
 
 // HandleAction handles the buttons under a report.
@@ -47,7 +48,7 @@ func (b *Bot) HandleAction(ctx context.Context, a chat.Action) {
 			return
 		}
 		b.spawn(func(ctx context.Context) {
-			b.upload(ctx, thread, chat.File{Name: "evidence-" + t.ID + ".json", Title: "Raw evidence for " + t.Pod, Type: "text", Data: evidenceSnippet(t.Report)})
+			b.upload(ctx, thread, chat.File{Name: "evidence-" + t.ID + ".json", Title: "Raw evidence for " + t.Pod, Type: "text", Data: render.EvidenceJSON(t.Report)})
 		})
 	default:
 		log.Info("unknown action ignored")

@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -138,13 +137,4 @@ func (b *Bot) upload(ctx context.Context, to chat.Target, f chat.File) {
 		b.m.posts.WithLabelValues("upload").Inc()
 		b.log.Error("upload failed", "channel", to.Channel, "file", f.Name, "err", err)
 	}
-}
-
-// evidenceSnippet is the raw (already redacted) evidence as indented JSON.
-func evidenceSnippet(rep *report.Report) []byte {
-	data, err := json.MarshalIndent(rep.Evidence, "", "  ")
-	if err != nil {
-		return []byte(err.Error())
-	}
-	return data
 }

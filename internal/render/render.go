@@ -28,6 +28,25 @@ func JSON(w io.Writer, r *report.Report) error {
 	return nil
 }
 
+// EvidenceJSON returns the report's raw evidence as indented JSON, for the
+// "Show raw evidence" snippet. It never fails: an evidence value JSON cannot
+// hold (a NaN from a broken series) yields a JSON error document.
+func EvidenceJSON(rep *report.Report) []byte {
+	var ev *evidence.Evidence
+	if rep != nil {
+		ev = rep.Evidence
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(ev); err != nil {
+		msg, _ := json.Marshal(map[string]string{"error": "evidence could not be encoded: " + err.Error()})
+		return append(msg, '\n')
+	}
+	return b.Bytes()
+}
+
 // TextOptions tune the terminal rendering.
 type TextOptions struct {
 	// Verbose also lists every trend, event and non-matching playbook.

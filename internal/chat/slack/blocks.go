@@ -11,8 +11,6 @@ package slack
 // a report that is posted incomplete beats one that is rejected.
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"sort"
@@ -146,25 +144,6 @@ func ReportText(rep *report.Report) string {
 		b.WriteString(fmt.Sprintf("\nLikely cause: %s (confidence %.2f)", blkEsc(blkOneLine(m.Title)), m.Confidence))
 	}
 	return blkCut(b.String(), blkMaxFallbackRunes)
-}
-
-// EvidenceSnippet returns the report's raw evidence as indented JSON, for
-// the "Show raw evidence" snippet. It never fails: an evidence value JSON
-// cannot hold (a NaN from a broken series) yields a JSON error document.
-func EvidenceSnippet(rep *report.Report) []byte {
-	var ev *evidence.Evidence
-	if rep != nil {
-		ev = rep.Evidence
-	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(ev); err != nil {
-		msg, _ := json.Marshal(map[string]string{"error": "evidence could not be encoded: " + err.Error()})
-		return append(msg, '\n')
-	}
-	return b.Bytes()
 }
 
 // NarrativeBlocks renders the LLM narrative posted after a report: each

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -555,37 +554,6 @@ func TestNarrativeBlocksGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	blkGolden(t, "testdata/golden/narrative.json", got.Bytes())
-}
-
-// TestEvidenceSnippet: the snippet is the report's evidence as indented
-// JSON, decodable back to the same evidence; it never fails.
-func TestEvidenceSnippet(t *testing.T) {
-	defer goleak.VerifyNone(t)
-	rep := blkTriage(t, filepath.Join(blkRepoRoot(t), "examples/incidents/image-decode-bomb"))
-	got := EvidenceSnippet(rep)
-	if !bytes.HasPrefix(got, []byte("{\n  \"target\": {")) {
-		t.Errorf("not indented evidence JSON: %.80s", got)
-	}
-	var back evidence.Evidence
-	if err := json.Unmarshal(got, &back); err != nil {
-		t.Fatal(err)
-	}
-	want, _ := json.Marshal(rep.Evidence)
-	again, _ := json.Marshal(&back)
-	if !bytes.Equal(want, again) {
-		t.Error("the snippet does not decode to the report's evidence")
-	}
-	if !bytes.Contains(got, []byte("DataBufferByte.<init>")) {
-		t.Error("the snippet HTML-escapes raw lines")
-	}
-	if s := string(EvidenceSnippet(nil)); s != "null\n" {
-		t.Errorf("nil report: %q", s)
-	}
-	bad := &report.Report{Evidence: &evidence.Evidence{Trends: []evidence.Trend{{Max: math.NaN()}}}}
-	var doc map[string]string
-	if err := json.Unmarshal(EvidenceSnippet(bad), &doc); err != nil || !strings.Contains(doc["error"], "evidence could not be encoded") {
-		t.Errorf("NaN evidence: %v %v", doc, err)
-	}
 }
 
 func TestBlkPack(t *testing.T) {
