@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/oombot/oombot/internal/report"
+	"github.com/oombot/oombot/internal/sources/kube"
 	"github.com/oombot/oombot/internal/triage"
 )
 
@@ -154,7 +155,7 @@ func LatestOOMPod(ctx context.Context, c kubernetes.Interface, namespace, worklo
 	var cs []cand
 	for i := range pods.Items {
 		p := &pods.Items[i]
-		if !ownedBy(p, workload) {
+		if kube.OwnerWorkload(p) != workload {
 			continue
 		}
 		c := cand{name: p.Name}
@@ -181,21 +182,4 @@ func LatestOOMPod(ctx context.Context, c kubernetes.Interface, namespace, worklo
 		return cs[i].name < cs[j].name
 	})
 	return cs[0].name, nil
-}
-
-func ownedBy(p *corev1.Pod, workload string) bool {
-	for _, o := range p.OwnerReferences {
-		switch o.Kind {
-		case "StatefulSet", "DaemonSet", "Job":
-			if o.Name == workload {
-				return true
-			}
-		case "ReplicaSet":
-			hash, ok := strings.CutPrefix(o.Name, workload+"-")
-			if ok && hash != "" && !strings.Contains(hash, "-") {
-				return true
-			}
-		}
-	}
-	return false
 }

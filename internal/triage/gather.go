@@ -233,23 +233,6 @@ func (e *Engine) searchLogs(ctx context.Context, g *gathered, l LogSearch, t sou
 // maxSearchBytes caps what one log search may return.
 const maxSearchBytes = 8 << 20
 
-// workloadName guesses the owning workload from the pod's owner: a
-// Deployment's ReplicaSet is <deployment>-<hash>.
-func workloadName(pod *corev1.Pod) string {
-	for _, o := range pod.OwnerReferences {
-		switch o.Kind {
-		case "ReplicaSet":
-			if i := strings.LastIndexByte(o.Name, '-'); i > 0 {
-				return o.Name[:i]
-			}
-			return o.Name
-		case "StatefulSet", "DaemonSet", "Job":
-			return o.Name
-		}
-	}
-	return ""
-}
-
 func (e *Engine) gatherHistograms(ctx context.Context, g *gathered) (bool, error) {
 	files := e.Artifacts.HistogramFiles()
 	if len(files) == 0 {

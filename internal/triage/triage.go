@@ -230,7 +230,7 @@ func (e *Engine) Run(ctx context.Context, req Request) (*report.Report, error) {
 	run(kname+"/logs", to.Logs, func(c context.Context) (bool, error) {
 		return e.gatherLogs(c, g, pod, focus)
 	})
-	target := sources.Target{Namespace: pod.Namespace, Pod: pod.Name, Container: focus, Workload: workloadName(pod), Cluster: req.Cluster}
+	target := sources.Target{Namespace: pod.Namespace, Pod: pod.Name, Container: focus, Workload: kube.OwnerWorkload(pod), Cluster: req.Cluster}
 	if len(e.Metrics) == 0 {
 		g.statuses.set("metrics", "skipped", errors.New("no metrics source configured"), 0)
 	}

@@ -225,6 +225,25 @@ func (s *Source) Workload(ctx context.Context, pod *corev1.Pod) (*Workload, erro
 	return w, nil
 }
 
+// OwnerWorkload names the workload that owns pod, from its owner
+// references alone (no API call): a Deployment's ReplicaSet is named
+// <deployment>-<pod-template-hash>; StatefulSets, DaemonSets and Jobs own
+// their pods directly. Empty when the pod has no such owner.
+func OwnerWorkload(pod *corev1.Pod) string {
+	for _, o := range pod.OwnerReferences {
+		switch o.Kind {
+		case "ReplicaSet":
+			if i := strings.LastIndexByte(o.Name, '-'); i > 0 {
+				return o.Name[:i]
+			}
+			return o.Name
+		case "StatefulSet", "DaemonSet", "Job":
+			return o.Name
+		}
+	}
+	return ""
+}
+
 // Revision is a ReplicaSet's deployment.kubernetes.io/revision (0 if unset).
 func Revision(rs *appsv1.ReplicaSet) int {
 	n, _ := strconv.Atoi(rs.Annotations["deployment.kubernetes.io/revision"])

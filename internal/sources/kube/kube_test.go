@@ -167,3 +167,18 @@ func TestUnreachable(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestOwnerWorkload(t *testing.T) {
+	for _, c := range []struct{ kind, name, want string }{
+		{"ReplicaSet", "checkout-7d9f8b6c5", "checkout"},
+		{"ReplicaSet", "checkout-worker-5c4b", "checkout-worker"},
+		{"StatefulSet", "ledger", "ledger"},
+		{"Job", "nightly-29178", "nightly-29178"},
+		{"Node", "static", ""},
+	} {
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{OwnerReferences: []metav1.OwnerReference{{Kind: c.kind, Name: c.name}}}}
+		if got := OwnerWorkload(p); got != c.want {
+			t.Errorf("%s/%s: %q, want %q", c.kind, c.name, got, c.want)
+		}
+	}
+}
