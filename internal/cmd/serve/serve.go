@@ -272,15 +272,6 @@ func buildFleet(cfg *config.Config, m triage.Matcher, hc *http.Client, log *slog
 				return nil, fmt.Errorf("cluster %s: %w", k.Name, err)
 			}
 			mem.Client, mem.FiredAt = b.Clientset(), b.Manifest.FiredAt
-			if k.Prometheus != "" {
-				// A recorded cluster with a live metrics server: demos and
-				// fault-injection tests.
-				prom, err := promsrc.New(promsrc.Options{Address: k.Prometheus, Queries: k.PrometheusQueries})
-				if err != nil {
-					return nil, fmt.Errorf("cluster %s: prometheus: %w", k.Name, err)
-				}
-				e.Metrics = []triage.Metrics{prom}
-			}
 		} else {
 			client, _, _, err := factory.Cluster(factory.KubeOptions{Kubeconfig: k.Kubeconfig, Context: k.Context})
 			if err != nil {
@@ -289,14 +280,16 @@ func buildFleet(cfg *config.Config, m triage.Matcher, hc *http.Client, log *slog
 			if e, err = factory.LiveEngine(client, ""); err != nil {
 				return nil, fmt.Errorf("cluster %s: %w", k.Name, err)
 			}
-			if k.Prometheus != "" {
-				prom, err := promsrc.New(promsrc.Options{Address: k.Prometheus, Queries: k.PrometheusQueries})
-				if err != nil {
-					return nil, fmt.Errorf("cluster %s: prometheus: %w", k.Name, err)
-				}
-				e.Metrics = []triage.Metrics{prom}
-			}
 			mem.Client = client
+		}
+		if k.Prometheus != "" {
+			// Replaces a bundle's recorded metrics too: a recorded cluster
+			// with a live metrics server serves demos and fault tests.
+			prom, err := promsrc.New(promsrc.Options{Address: k.Prometheus, Queries: k.PrometheusQueries})
+			if err != nil {
+				return nil, fmt.Errorf("cluster %s: prometheus: %w", k.Name, err)
+			}
+			e.Metrics = []triage.Metrics{prom}
 		}
 		ms, ls, es, err := external(k, hc, log.With("cluster", k.Name))
 		if err != nil {
