@@ -63,6 +63,16 @@ type scannedLog struct {
 	GC       []jvm.Collection
 }
 
+// scan reads a log once for stack traces and, in the same pass, for GC
+// lines (when -Xlog:gc goes to stdout), whether it came from the pod or a
+// log store.
+func (l *scannedLog) scan(ctx context.Context, r io.Reader) error {
+	gp := jvm.NewGCParser()
+	res, err := logscan.Scan(ctx, r, logscan.Options{ExtraNeedles: gcNeedles, OnLine: gp.Line})
+	l.Result, l.GC = res, gp.Collections()
+	return err
+}
+
 type parsedHistogram struct {
 	Path string
 	Time time.Time
@@ -120,10 +130,9 @@ func (e *Engine) gatherLogs(ctx context.Context, g *gathered, pod *corev1.Pod, f
 			errs = append(errs, fmt.Errorf("%s: %w", LogSource(w.container, w.previous), err))
 			continue
 		}
-		gp := jvm.NewGCParser()
-		res, err := logscan.Scan(ctx, rc, logscan.Options{ExtraNeedles: gcNeedles, OnLine: gp.Line})
+		sl := scannedLog{Container: w.container, Previous: w.previous, Source: LogSource(w.container, w.previous)}
+		err = sl.scan(ctx, rc)
 		rc.Close()
-		sl := scannedLog{Container: w.container, Previous: w.previous, Source: LogSource(w.container, w.previous), Result: res, GC: gp.Collections()}
 		g.mu.Lock()
 		g.logs = append(g.logs, sl)
 		g.mu.Unlock()
@@ -215,10 +224,10 @@ func (g *gathered) mergeSeries(focus string) {
 func (e *Engine) searchLogs(ctx context.Context, g *gathered, l LogSearch, t sources.Target, w evidence.Window) (bool, error) {
 	res, err := l.SearchLogs(ctx, sources.LogQuery{Target: t, Start: w.Start, End: w.End, MaxBytes: maxSearchBytes})
 	if len(res.Text) > 0 {
-		gp := jvm.NewGCParser()
-		scan, serr := logscan.Scan(ctx, bytes.NewReader(res.Text), logscan.Options{ExtraNeedles: gcNeedles, OnLine: gp.Line})
+		sl := scannedLog{Container: t.Container, Source: l.Name() + "/logs", External: true}
+		serr := sl.scan(ctx, bytes.NewReader(res.Text))
 		g.mu.Lock()
-		g.logs = append(g.logs, scannedLog{Container: t.Container, Source: l.Name() + "/logs", Result: scan, GC: gp.Collections(), External: true})
+		g.logs = append(g.logs, sl)
 		g.mu.Unlock()
 		if err == nil {
 			err = serr
