@@ -130,16 +130,9 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 			},
 		})
 	}
-	meta := map[string]any{
-		"elapsed":    time.Since(start).Milliseconds(),
-		"request_id": encodeB64(fmt.Appendf(nil, "req-%d", time.Now().UnixNano())),
-		"status":     "done",
-	}
-	resp := map[string]any{"data": data, "meta": meta}
+	next := ""
 	if end < len(hits) {
-		after := encodeCursor(cursor{Offset: end, Query: fingerprint})
-		meta["page"] = map[string]any{"after": after}
-		resp["links"] = map[string]any{"next": "https://api.datadoghq.com" + PathEvents + "?page%5Bcursor%5D=" + after + "&page%5Blimit%5D=" + strconv.Itoa(limit)}
+		next = "&page%5Blimit%5D=" + strconv.Itoa(limit)
 	}
-	writeJSON(w, http.StatusOK, resp)
+	writeJSON(w, http.StatusOK, page(data, start, end < len(hits), cursor{Offset: end, Query: fingerprint}, PathEvents, next))
 }

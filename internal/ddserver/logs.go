@@ -144,18 +144,25 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 			},
 		})
 	}
+	writeJSON(w, http.StatusOK, page(data, start, end < len(hits), cursor{Offset: end, Query: fingerprint}, PathLogsSearch, ""))
+}
+
+// page is the v2 list response both search endpoints send: data, meta with
+// the cursor of the next page when there is one, and links.next to it
+// (with linkExtra appended to the query).
+func page(data []map[string]any, start time.Time, more bool, next cursor, path, linkExtra string) map[string]any {
 	meta := map[string]any{
 		"elapsed":    time.Since(start).Milliseconds(),
 		"request_id": encodeB64(fmt.Appendf(nil, "req-%d", time.Now().UnixNano())),
 		"status":     "done",
 	}
 	resp := map[string]any{"data": data, "meta": meta}
-	if end < len(hits) {
-		after := encodeCursor(cursor{Offset: end, Query: fingerprint})
+	if more {
+		after := encodeCursor(next)
 		meta["page"] = map[string]any{"after": after}
-		resp["links"] = map[string]any{"next": "https://api.datadoghq.com" + PathLogsSearch + "?page%5Bcursor%5D=" + after}
+		resp["links"] = map[string]any{"next": "https://api.datadoghq.com" + path + "?page%5Bcursor%5D=" + after + linkExtra}
 	}
-	writeJSON(w, http.StatusOK, resp)
+	return resp
 }
 
 // tsLayout is how Datadog writes timestamps in v2 responses.
