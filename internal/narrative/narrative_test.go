@@ -20,7 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/goleak"
 
-	"github.com/oombot/oombot/internal/bundle"
+	"github.com/oombot/oombot/internal/bundletest"
 	"github.com/oombot/oombot/internal/cmd/factory"
 	"github.com/oombot/oombot/internal/evidence"
 	"github.com/oombot/oombot/internal/leakcheck"
@@ -41,24 +41,12 @@ const (
 // triage runs a bundle through the same engine the CLI uses.
 func triage(t *testing.T, dir string) (*report.Report, *playbooks.Set) {
 	t.Helper()
-	b, err := bundle.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := factory.BundleEngine(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, _, err := factory.Playbooks("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Playbooks = set
+	e, b := bundletest.Engine(t, dir)
 	rep, err := e.Run(context.Background(), factory.BundleRequest(b))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return rep, set
+	return rep, e.Playbooks.(*playbooks.Set)
 }
 
 // request is what the fake endpoint decodes from each call.

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/oombot/oombot/internal/bundle"
+	"github.com/oombot/oombot/internal/bundletest"
 	"github.com/oombot/oombot/internal/cmd/factory"
 	"github.com/oombot/oombot/internal/leakcheck"
 	"github.com/oombot/oombot/internal/redact"
@@ -21,19 +21,7 @@ import (
 // triageWith triages a bundle directory with a tweaked engine.
 func triageWith(t *testing.T, dir string, tweak func(*triage.Engine)) *report.Report {
 	t.Helper()
-	b, err := bundle.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := factory.BundleEngine(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, _, err := factory.Playbooks("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Playbooks = set
+	e, b := bundletest.Engine(t, dir)
 	if tweak != nil {
 		tweak(e)
 	}

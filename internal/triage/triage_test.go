@@ -180,19 +180,7 @@ func (hangingMetrics) Range(ctx context.Context, _ string, _ prometheus.Target, 
 // A source that times out is named in the report; everything else still
 // arrives, and no goroutine is left behind (TestMain checks).
 func TestSourceTimeoutGivesPartialReport(t *testing.T) {
-	b, err := bundle.Load(filepath.Join(repoRoot(t), "testdata/bundles/image-decode-bomb"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := factory.BundleEngine(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, _, err := factory.Playbooks("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Playbooks = set
+	e, b := engineFor(t, "testdata/bundles/image-decode-bomb")
 	e.Metrics = []triage.Metrics{hangingMetrics{}}
 	e.Timeouts.Source = 150 * time.Millisecond
 	rep, err := e.Run(context.Background(), factory.BundleRequest(b))

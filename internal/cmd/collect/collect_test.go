@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/oombot/oombot/internal/bundle"
+	"github.com/oombot/oombot/internal/bundletest"
 	"github.com/oombot/oombot/internal/cmd/factory"
-	"github.com/oombot/oombot/internal/report"
 	"github.com/oombot/oombot/internal/sources"
 	"github.com/oombot/oombot/internal/sources/kube"
 	"github.com/oombot/oombot/internal/sources/prometheus"
@@ -52,25 +52,9 @@ func TestCollectRoundTrip(t *testing.T) {
 	if len(got.Metrics) == 0 || len(got.Logs) == 0 || len(got.Events) != len(src.Events) {
 		t.Errorf("collected metrics=%d logs=%d events=%d (source events %d)", len(got.Metrics), len(got.Logs), len(got.Events), len(src.Events))
 	}
-	triageOf := func(b *bundle.Bundle) *report.Report {
-		e, err := factory.BundleEngine(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		set, _, err := factory.Playbooks("")
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.Playbooks = set
-		r, err := e.Run(context.Background(), factory.BundleRequest(b))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
 	// A live cluster cannot give GC log files, class histograms or the node's
 	// kernel log, so confidence may drop; who killed it and why must not.
-	a, b := triageOf(src), triageOf(got)
+	a, b := bundletest.Triage(t, "../../../examples/incidents/image-decode-bomb"), bundletest.Triage(t, out)
 	if a.Termination.Killer != b.Termination.Killer || len(b.Matches) == 0 || a.Matches[0].ID != b.Matches[0].ID {
 		t.Errorf("diagnosis changed after collect:\n original:  %s\n collected: %s", a.Verdict, b.Verdict)
 	}
