@@ -55,7 +55,7 @@ type kindRule struct {
 
 // NewParser compiles rules, after filling unset lists from DefaultRules.
 func NewParser(r Rules) (*Parser, error) {
-	r = r.withDefaults()
+	r = r.WithDefaults()
 	if err := r.Validate(); err != nil {
 		return nil, fmt.Errorf("alert rules: %w", err)
 	}

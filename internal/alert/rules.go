@@ -118,8 +118,10 @@ func DefaultRules() Rules {
 	}
 }
 
-// withDefaults fills every unset list from DefaultRules.
-func (r Rules) withDefaults() Rules {
+// WithDefaults fills every unset list from DefaultRules; a list set, even
+// to empty, is kept. Webhook receivers share it with the chat parser, so one
+// configuration serves both.
+func (r Rules) WithDefaults() Rules {
 	d := DefaultRules()
 	fill := func(v *[]string, def []string) {
 		if *v == nil {

@@ -160,7 +160,7 @@ patterns: ['app (?P<workload>[a-z-]+)']
 		t.Errorf("json round trip = %+v, %v", fromJSON, err)
 	}
 
-	filled := fromYAML.withDefaults()
+	filled := fromYAML.WithDefaults()
 	if !reflect.DeepEqual(filled.Tags.Namespace, DefaultRules().Tags.Namespace) || !reflect.DeepEqual(filled.GC, DefaultRules().GC) {
 		t.Errorf("unset lists not defaulted: %+v", filled)
 	}

@@ -115,23 +115,13 @@ func newReceiver(source string, o Options, onAlert OnAlert) (*receiver, error) {
 	if onAlert == nil {
 		return nil, errors.New("webhook: no OnAlert callback")
 	}
-	r := o.Rules
-	d := alert.DefaultRules()
-	fill := func(v *[]string, def []string) {
-		if *v == nil {
-			*v = def
-		}
+	r := o.Rules.WithDefaults()
+	if o.KindLabels == nil {
+		o.KindLabels = []string{"alertname", "reason"}
 	}
-	fill(&r.OOMKilled, d.OOMKilled)
-	fill(&r.GC, d.GC)
-	fill(&r.Memory, d.Memory)
-	fill(&r.Tags.Cluster, d.Tags.Cluster)
-	fill(&r.Tags.Namespace, d.Tags.Namespace)
-	fill(&r.Tags.Pod, d.Tags.Pod)
-	fill(&r.Tags.Workload, d.Tags.Workload)
-	fill(&r.Tags.Container, d.Tags.Container)
-	fill(&o.KindLabels, []string{"alertname", "reason"})
-	fill(&o.KindAnnotations, []string{"summary"})
+	if o.KindAnnotations == nil {
+		o.KindAnnotations = []string{"summary"}
+	}
 	if o.MaxBody <= 0 {
 		o.MaxBody = DefaultMaxBody
 	}
