@@ -209,7 +209,7 @@ func (g *gathered) mergeSeries(focus string) {
 	best := map[string]int{}
 	for _, n := range names {
 		for sig, ss := range g.seriesBy[n] {
-			c := len(pickSeries(ss, focus))
+			c := FocusSamples(ss, focus)
 			if prev, ok := best[sig]; ok && c <= prev {
 				continue
 			}
@@ -217,6 +217,13 @@ func (g *gathered) mergeSeries(focus string) {
 			g.series[sig], g.seriesFrom[sig] = ss, n
 		}
 	}
+}
+
+// FocusSamples counts the samples of the series the engine would analyse
+// for container focus; the richer of two answers for a signal is the one
+// with more. collect uses it to record what a triage would use.
+func FocusSamples(ss []prometheus.Series, focus string) int {
+	return len(pickSeries(ss, focus))
 }
 
 // searchLogs reads a log store's lines for the incident window and scans

@@ -206,7 +206,9 @@ func Collect(ctx context.Context, io factory.IOStreams, k *kube.Source, src Sour
 				note(fmt.Errorf("%s: %w", m.Name(), err))
 				continue
 			}
-			if n := samples(ser); n > bestN && n > 0 {
+			// Any answer is worth recording; of several, keep the one the
+			// engine would analyse (most samples for the focus container).
+			if n := triage.FocusSamples(ser, container); hasSamples(ser) && (best == nil || n > bestN) {
 				best, bestN = ser, n
 			}
 		}
@@ -264,13 +266,13 @@ func Collect(ctx context.Context, io factory.IOStreams, k *kube.Source, src Sour
 	return nil
 }
 
-// samples counts the points of a signal's answer.
-func samples(ss []prometheus.Series) int {
-	n := 0
+func hasSamples(ss []prometheus.Series) bool {
 	for _, s := range ss {
-		n += len(s.Samples)
+		if len(s.Samples) > 0 {
+			return true
+		}
 	}
-	return n
+	return false
 }
 
 // storeName makes a source name a file name ("bundle/loki" → "loki").
