@@ -29,6 +29,20 @@ const (
 	EnvDDSite        = "DD_SITE"
 	EnvLokiToken     = "LOKI_TOKEN"
 	EnvWebhookSecret = "OOMBOT_WEBHOOK_SECRET"
+	// EnvPostgresDSN is the PostgreSQL connection string (store.driver:
+	// postgres); it carries a password, so it never sits in the file.
+	EnvPostgresDSN = "OOMBOT_POSTGRES_DSN"
+	// EnvPodName and EnvPodNamespace come from the Downward API; they name
+	// this replica in the Lease and say where the Lease lives.
+	EnvPodName      = "POD_NAME"
+	EnvPodNamespace = "POD_NAMESPACE"
+)
+
+// Store drivers.
+const (
+	StoreSQLite   = "sqlite"
+	StorePostgres = "postgres"
+	StoreMemory   = "memory"
 )
 
 // Connection modes.
@@ -61,6 +75,64 @@ type Config struct {
 	// Webhooks receive alerts sent straight to the bot (Alertmanager's
 	// webhook receiver, Datadog's webhook integration).
 	Webhooks *Webhooks `yaml:"webhooks"`
+	// Store is where triages, feedback and dedup keys persist.
+	Store Store `yaml:"store"`
+	// LeaderElection makes 2+ replicas safe: only the Lease holder
+	// connects to Slack's Socket Mode and runs the watcher.
+	LeaderElection *LeaderElection `yaml:"leaderElection"`
+	// Watch triages OOMKilled containers the bot sees itself, for clusters
+	// without alerting.
+	Watch *Watch `yaml:"watch"`
+}
+
+// Store configures the history store.
+type Store struct {
+	// Driver is sqlite (default), postgres (required for 2+ replicas) or
+	// memory (nothing survives a restart).
+	Driver string `yaml:"driver"`
+	// Path is the SQLite database file (default /var/lib/oombot/oombot.db).
+	Path string `yaml:"path"`
+	// Retention is how long triages and feedback are kept (default 720h).
+	Retention Duration `yaml:"retention"`
+	// DSN, from OOMBOT_POSTGRES_DSN, is the PostgreSQL connection string.
+	DSN string `yaml:"-"`
+}
+
+// LeaderElection configures the Kubernetes Lease that picks the replica
+// which handles Socket Mode traffic and runs the watcher.
+type LeaderElection struct {
+	Enabled bool `yaml:"enabled"`
+	// Cluster is the configured cluster that holds the Lease (default: the
+	// default cluster; it must be a live cluster, not a bundle).
+	Cluster string `yaml:"cluster"`
+	// Namespace of the Lease (default: POD_NAMESPACE).
+	Namespace string `yaml:"namespace"`
+	// LeaseName defaults to "oombot".
+	LeaseName string `yaml:"leaseName"`
+	// Identity of this replica (default: POD_NAME, else the hostname).
+	Identity string `yaml:"identity"`
+	// LeaseDuration (default 10s), RenewDeadline (7s) and RetryPeriod (2s):
+	// a follower takes over at most LeaseDuration+RetryPeriod after the
+	// leader stops renewing.
+	LeaseDuration Duration `yaml:"leaseDuration"`
+	RenewDeadline Duration `yaml:"renewDeadline"`
+	RetryPeriod   Duration `yaml:"retryPeriod"`
+}
+
+// Watch configures the built-in OOMKilled watcher.
+type Watch struct {
+	Enabled bool `yaml:"enabled"`
+	// Channel is where the watcher posts; it must be one of channels, and
+	// that channel's namespaces bound what is triaged.
+	Channel string `yaml:"channel"`
+	// Clusters to watch (default: every live cluster).
+	Clusters []string `yaml:"clusters"`
+	// Namespaces to watch (default: all the RBAC allows; set this for a
+	// namespace-scoped install).
+	Namespaces []string `yaml:"namespaces"`
+	// Lookback: kills older than this when the watcher starts (or takes
+	// over) are history, not news (default 10m).
+	Lookback Duration `yaml:"lookback"`
 }
 
 // Webhooks configure /webhooks/alertmanager and /webhooks/datadog.
@@ -249,6 +321,13 @@ func Parse(data []byte, getenv func(string) string) (*Config, error) {
 	if c.Webhooks != nil {
 		c.Webhooks.Secret = getenv(EnvWebhookSecret)
 	}
+	c.Store.DSN = getenv(EnvPostgresDSN)
+	if c.Store.Driver == "" {
+		c.Store.Driver = StoreSQLite
+	}
+	if c.Store.Driver == StoreSQLite && c.Store.Path == "" {
+		c.Store.Path = "/var/lib/oombot/oombot.db"
+	}
 	if c.Slack.Mode == "" {
 		c.Slack.Mode = ModeSocket
 	}
@@ -260,6 +339,23 @@ func Parse(data []byte, getenv func(string) string) (*Config, error) {
 	}
 	if c.DefaultCluster == "" && len(c.Clusters) > 0 {
 		c.DefaultCluster = c.Clusters[0].Name
+	}
+	if le := c.LeaderElection; le != nil {
+		if le.Namespace == "" {
+			le.Namespace = getenv(EnvPodNamespace)
+		}
+		if le.Identity == "" {
+			le.Identity = getenv(EnvPodName)
+		}
+		if le.Identity == "" {
+			le.Identity, _ = os.Hostname()
+		}
+		if le.LeaseName == "" {
+			le.LeaseName = "oombot"
+		}
+		if le.Cluster == "" {
+			le.Cluster = c.DefaultCluster
+		}
 	}
 	if err := c.validate(); err != nil {
 		return nil, err
@@ -338,10 +434,57 @@ func (c *Config) validate() error {
 			bad("webhooks: in socket mode set metricsListen (e.g. \":9090\"): the webhook endpoints are served there")
 		}
 	}
+	switch c.Store.Driver {
+	case StoreSQLite, StoreMemory:
+	case StorePostgres:
+		if c.Store.DSN == "" {
+			bad("store: driver postgres needs %s (e.g. postgres://oombot:PASSWORD@db:5432/oombot?sslmode=require)", EnvPostgresDSN)
+		}
+	default:
+		bad("store.driver: %q is not %q, %q or %q", c.Store.Driver, StoreSQLite, StorePostgres, StoreMemory)
+	}
+	if le := c.LeaderElection; le != nil && le.Enabled {
+		if le.Namespace == "" {
+			bad("leaderElection.namespace: required (or set %s from the Downward API)", EnvPodNamespace)
+		}
+		if k, ok := c.cluster(le.Cluster); !ok {
+			bad("leaderElection.cluster: %q is not a configured cluster", le.Cluster)
+		} else if k.Bundle != "" {
+			bad("leaderElection.cluster: %q is a bundle; the Lease needs a live API server", le.Cluster)
+		}
+		ld, rd, rp := le.LeaseDuration.D(10*time.Second), le.RenewDeadline.D(7*time.Second), le.RetryPeriod.D(2*time.Second)
+		if ld <= rd || rd <= rp {
+			bad("leaderElection: need leaseDuration (%s) > renewDeadline (%s) > retryPeriod (%s)", ld, rd, rp)
+		}
+		if c.Store.Driver != StorePostgres {
+			bad("leaderElection: replicas must share dedup keys, so store.driver must be postgres (an SQLite file or memory is per replica)")
+		}
+	}
+	if w := c.Watch; w != nil && w.Enabled {
+		if !ids[w.Channel] {
+			bad("watch.channel: %q is not one of channels", w.Channel)
+		}
+		for i, n := range w.Clusters {
+			if k, ok := c.cluster(n); !ok {
+				bad("watch.clusters[%d]: %q is not a configured cluster", i, n)
+			} else if k.Bundle != "" {
+				bad("watch.clusters[%d]: %q is a bundle; only live clusters can be watched", i, n)
+			}
+		}
+	}
 	if c.LLM != nil && (c.LLM.BaseURL == "" || c.LLM.Model == "") {
 		bad("llm: baseURL and model are both required when llm is set")
 	}
 	return errors.Join(errs...)
+}
+
+func (c *Config) cluster(name string) (Cluster, bool) {
+	for _, k := range c.Clusters {
+		if k.Name == name {
+			return k, true
+		}
+	}
+	return Cluster{}, false
 }
 
 // Channel returns the configuration of channel id.

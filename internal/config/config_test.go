@@ -17,7 +17,7 @@ func TestValid(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			c, err := Load(f, env(map[string]string{EnvDDAPIKey: "k", EnvDDAppKey: "a"}))
+			c, err := Load(f, env(map[string]string{EnvDDAPIKey: "k", EnvDDAppKey: "a", EnvPostgresDSN: "postgres://x"}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -30,7 +30,8 @@ func TestValid(t *testing.T) {
 
 func TestFullValues(t *testing.T) {
 	c, err := Load("testdata/valid-full.yaml", env(map[string]string{EnvBotToken: "xoxb-1", EnvSigningSecret: "s3",
-		EnvDDAPIKey: "dd-api", EnvDDAppKey: "dd-app", EnvDDSite: "us5.datadoghq.com", EnvWebhookSecret: "wh"}))
+		EnvDDAPIKey: "dd-api", EnvDDAppKey: "dd-app", EnvDDSite: "us5.datadoghq.com", EnvWebhookSecret: "wh",
+		EnvPostgresDSN: "postgres://x", EnvPodName: "oombot-0"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,6 +59,15 @@ func TestFullValues(t *testing.T) {
 	if c.Webhooks == nil || c.Webhooks.Channel != "C0ALERTS01" || c.Webhooks.Secret != "wh" {
 		t.Errorf("webhooks: %+v", c.Webhooks)
 	}
+	if c.Store.Driver != StorePostgres || c.Store.DSN != "postgres://x" || c.Store.Retention.D(0) != 168*time.Hour {
+		t.Errorf("store: %+v", c.Store)
+	}
+	if le := c.LeaderElection; le == nil || le.Identity != "oombot-0" || le.Cluster != "prod-eu-1" || le.LeaseName != "oombot" || le.LeaseDuration.D(0) != 12*time.Second {
+		t.Errorf("leader election: %+v", le)
+	}
+	if w := c.Watch; w == nil || w.Channel != "C0SRE00001" || w.Lookback.D(0) != 5*time.Minute || len(w.Namespaces) != 1 {
+		t.Errorf("watch: %+v", w)
+	}
 	if c.Slack.BotToken != "xoxb-1" || c.Slack.SigningSecret != "s3" {
 		t.Errorf("env overrides not applied")
 	}
@@ -76,7 +86,11 @@ func TestInvalid(t *testing.T) {
 		"invalid-empty.yaml":         {"clusters: at least one", "channels: at least one"},
 		"invalid-llm.yaml":           {"llm: baseURL and model"},
 		"invalid-alerts.yaml":        {"alerts:", "patterns[0]"},
-		"invalid-sources.yaml":       {"DD_API_KEY and DD_APP_KEY must be set", "loki.url: required", "webhooks.channel", "metricsListen"},
+		"invalid-ha.yaml": {"leaderElection.namespace: required", "is a bundle; the Lease", "leaseDuration (5s) > renewDeadline (6s)",
+			"store.driver must be postgres", "watch.channel", `watch.clusters[0]: "demo" is a bundle`, `watch.clusters[1]: "gone" is not`},
+		"invalid-store.yaml":    {`store.driver: "mysql"`},
+		"invalid-postgres.yaml": {"OOMBOT_POSTGRES_DSN"},
+		"invalid-sources.yaml":  {"DD_API_KEY and DD_APP_KEY must be set", "loki.url: required", "webhooks.channel", "metricsListen"},
 	}
 	files, _ := filepath.Glob("testdata/invalid-*.yaml")
 	if len(files) != len(want) {
