@@ -6,6 +6,7 @@ import (
 	"github.com/oombot/oombot/internal/chat"
 	"github.com/oombot/oombot/internal/fleet"
 	"github.com/oombot/oombot/internal/render"
+	"github.com/oombot/oombot/internal/store"
 )
 
 // HandleAction handles the buttons under a report.
@@ -21,10 +22,7 @@ func (b *Bot) HandleAction(ctx context.Context, a chat.Action) {
 		return
 	}
 	thread := chat.Target{Channel: t.Thread.Channel, ThreadTS: t.Thread.TS}
-	top := "none"
-	if t.Report != nil && len(t.Report.Matches) > 0 {
-		top = t.Report.Matches[0].ID
-	}
+	top := store.TopPlaybook(t.Report)
 	log := b.log.With("triage", t.ID, "user", a.User, "action", a.ActionID, "playbook", top)
 	switch a.ActionID {
 	case chat.ActionRerun:
@@ -34,12 +32,19 @@ func (b *Bot) HandleAction(ctx context.Context, a chat.Action) {
 			b.triage(ctx, "rerun", req, thread, private, "Re-run by <@"+a.User+">")
 		})
 	case chat.ActionHelpful, chat.ActionWrong:
-		judgement := "helpful"
+		judgement := store.Helpful
 		if a.ActionID == chat.ActionWrong {
-			judgement = "wrong"
+			judgement = store.Wrong
 		}
 		b.m.feedback.WithLabelValues(top, judgement).Inc()
-		log.Info("feedback", "judgement", judgement, "verdict", t.Report.Verdict)
+		verdict := ""
+		if t.Report != nil {
+			verdict = t.Report.Verdict
+		}
+		log.Info("feedback", "judgement", judgement, "verdict", verdict)
+		if err := b.o.Store.PutFeedback(ctx, store.Feedback{TriageID: t.ID, User: a.User, Judgement: judgement, Playbook: top, At: b.now()}); err != nil {
+			log.Warn("remember feedback", "err", err)
+		}
 		b.spawn(func(ctx context.Context) {
 			b.post(ctx, private, chat.Message{Ephemeral: true, Text: "Thanks, recorded your feedback (" + judgement + ") on `" + top + "`."})
 		})

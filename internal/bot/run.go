@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/oombot/oombot/internal/chat"
 	"github.com/oombot/oombot/internal/fleet"
@@ -35,20 +37,22 @@ func (b *Bot) triage(ctx context.Context, trigger string, req fleet.Request, to,
 		b.post(ctx, fail, chat.Message{Text: failureText(req, err), Ephemeral: fail.User != ""})
 		return nil
 	}
-	top := "none"
-	if len(rep.Matches) > 0 {
-		top = rep.Matches[0].ID
-	}
+	top := store.TopPlaybook(rep)
 	b.m.triages.WithLabelValues(trigger, top).Inc()
-	// Remember the triage before its buttons exist, so a click can never
-	// arrive for a triage the store doesn't know yet.
+	b.m.observeSources(rep.Sources)
 	rec := store.Triage{ID: id, Cluster: rep.Target.Cluster, Namespace: req.Namespace, Pod: rep.Target.Pod,
 		Workload: req.Workload, Container: req.Container, Alert: req.Alert,
 		Thread: chat.Ref{Channel: to.Channel, TS: to.ThreadTS}, Report: rep, At: start}
+	// Read the workload's history before this triage joins it.
+	msg := chat.Message{Report: rep, TriageID: id, Notice: notice}
+	if prev := b.history(ctx, rec, log); prev != nil {
+		msg.See = &prev.Thread
+	}
+	// Remember the triage before its buttons exist, so a click can never
+	// arrive for a triage the store doesn't know yet.
 	if err := b.o.Store.PutTriage(ctx, rec); err != nil {
 		log.Warn("remember triage", "err", err)
 	}
-	msg := chat.Message{Report: rep, TriageID: id, Notice: notice}
 	ref, ok := b.post(ctx, to, msg)
 	if !ok && fail.ResponseURL != "" {
 		// The bot may not be a member of the channel; the command's
@@ -137,4 +141,40 @@ func (b *Bot) upload(ctx context.Context, to chat.Target, f chat.File) {
 		b.m.posts.WithLabelValues("upload").Inc()
 		b.log.Error("upload failed", "channel", to.Channel, "file", f.Name, "err", err)
 	}
+}
+
+// historyWindow is how far back a report looks for the workload's earlier
+// triages: "3 times this week" is what an on-call SRE asks.
+const historyWindow = 7 * 24 * time.Hour
+
+// history fills rec.Report.History from the store and returns the most
+// recent earlier triage of the same workload (nil when there is none). A
+// store that fails costs the history line, never the report.
+func (b *Bot) history(ctx context.Context, rec store.Triage, log *slog.Logger) *store.Triage {
+	since := rec.At.Add(-historyWindow)
+	prev, err := b.o.Store.History(ctx, store.HistoryQuery{Cluster: rec.Cluster, Namespace: rec.Namespace,
+		Workload: rec.WorkloadKey(), Since: since, Limit: 100})
+	if err != nil {
+		log.Warn("read workload history", "err", err)
+		return nil
+	}
+	var earlier []store.Triage
+	for _, t := range prev {
+		if t.ID != rec.ID {
+			earlier = append(earlier, t)
+		}
+	}
+	if len(earlier) == 0 {
+		return nil
+	}
+	last := earlier[0]
+	h := &report.History{Count: len(earlier), Since: since, LastAt: last.At, LastPlaybook: store.TopPlaybook(last.Report)}
+	if last.Report != nil {
+		h.LastVerdict = last.Report.Verdict
+	}
+	rec.Report.History = h
+	if last.Thread.Channel == "" || last.Thread.TS == "" {
+		return nil
+	}
+	return &last
 }

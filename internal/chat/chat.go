@@ -47,8 +47,9 @@ type Message struct {
 	Narrative *narrative.Narrative
 	// Notice is a short line shown above a report ("Re-run by …").
 	Notice string
-	// See points at an earlier thread this message refers to (a duplicate
-	// alert's reply links the thread that has the triage).
+	// See points at an earlier thread this message refers to: a duplicate
+	// alert's reply links the thread that has the triage; a report links
+	// its workload's previous triage (Report.History).
 	See *Ref
 	// TriageID is carried by the report's buttons (re-run, feedback, raw
 	// evidence) so an Action can be traced back to its triage.

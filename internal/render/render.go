@@ -81,6 +81,9 @@ func Text(w io.Writer, r *report.Report, opt TextOptions) error {
 		alert += ": " + firstLine(r.Alert)
 	}
 	p.line("Alert:    " + alert)
+	if h := r.History; h != nil && h.Count > 0 {
+		p.line("History:  " + HistoryLine(h))
+	}
 	p.blank()
 
 	p.line("Termination")
@@ -380,6 +383,23 @@ func firstLine(s string) string {
 	s = strings.TrimSpace(s)
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		return s[:i] + " …"
+	}
+	return s
+}
+
+// HistoryLine says how often the workload was triaged before and how the
+// last triage ended, e.g. "triaged 3 times since 2026-11-16 …; last …".
+func HistoryLine(h *report.History) string {
+	times := "once"
+	if h.Count > 1 {
+		times = fmt.Sprintf("%d times", h.Count)
+	}
+	s := fmt.Sprintf("triaged %s before since %s; last %s", times, ts(h.Since), ts(h.LastAt))
+	if h.LastPlaybook != "" && h.LastPlaybook != "none" {
+		s += " (" + h.LastPlaybook + ")"
+	}
+	if v := firstLine(h.LastVerdict); v != "" {
+		s += ": " + v
 	}
 	return s
 }

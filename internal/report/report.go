@@ -35,9 +35,25 @@ type Report struct {
 	Sources    []SourceStatus     `json:"sources"`
 	Warnings   []string           `json:"warnings"`
 	Evidence   *evidence.Evidence `json:"evidence"`
+	// History is what the bot remembers of this workload's earlier
+	// triages; nil when it has no history store or none are remembered.
+	History *History `json:"history,omitempty"`
 	// Chart holds the memory series for renderers that draw them; nil when
 	// no metrics were read.
 	Chart *Chart `json:"-"`
+}
+
+// History summarises a workload's earlier triages: a workload that keeps
+// coming back is a different problem from a first OOM.
+type History struct {
+	// Count is how many earlier triages of the workload since Since.
+	Count int       `json:"count"`
+	Since time.Time `json:"since"`
+	// LastAt, LastVerdict and LastPlaybook describe the most recent one
+	// (LastPlaybook is "none" when nothing matched then).
+	LastAt       time.Time `json:"lastAt"`
+	LastVerdict  string    `json:"lastVerdict"`
+	LastPlaybook string    `json:"lastPlaybook"`
 }
 
 // Termination is the focus container's end, and who caused it.

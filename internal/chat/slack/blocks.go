@@ -72,6 +72,9 @@ type BlockOptions struct {
 	// EvidenceLink, when an http(s) URL, is linked from the footer (for
 	// example the permalink of the raw-evidence snippet).
 	EvidenceLink string
+	// HistoryLink, when an http(s) URL, links the workload's previous
+	// triage from the history line.
+	HistoryLink string
 	// Buttons adds the actions row (re-run, feedback, raw evidence). It
 	// needs TriageID: without one a click could not be traced.
 	Buttons bool
@@ -92,6 +95,13 @@ func ReportBlocks(rep *report.Report, o BlockOptions) []slackapi.Block {
 	head = append(head, blkSection("oom_verdict", "*"+blkEsc(blkCutRaw(blkVerdict(rep), blkMaxVerdictRunes))+"*"))
 	if t := blkTarget(rep); t != "" {
 		head = append(head, blkContext("oom_target", t))
+	}
+	if h := rep.History; h != nil && h.Count > 0 {
+		line := ":repeat: " + blkEsc(blkCutRaw(render.HistoryLine(h), blkMaxSectionText-200))
+		if l := blkLink(o.HistoryLink, "previous thread"); l != "" {
+			line += " · " + l
+		}
+		head = append(head, blkContext("oom_history", line))
 	}
 	head = append(head, blkFacts(rep))
 	head = append(head, slackapi.NewDividerBlock())

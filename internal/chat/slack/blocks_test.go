@@ -299,6 +299,37 @@ func TestSourcesHighlighted(t *testing.T) {
 	}
 }
 
+// TestHistoryLine: a workload triaged before says so under the target,
+// escaped, with a link to the previous thread only when it is a plain URL.
+func TestHistoryLine(t *testing.T) {
+	at := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	rep := &report.Report{Verdict: "v", Target: evidence.Target{Namespace: "edge", Pod: "p"},
+		History: &report.History{Count: 3, Since: at.Add(-7 * 24 * time.Hour), LastAt: at, LastPlaybook: "lock-growth", LastVerdict: blkHostile}}
+	for _, c := range []struct {
+		link, want string
+		linked     bool
+	}{
+		{"https://acme.slack.com/archives/C1/p1", "triaged 3 times before since 2026-11-13T09:00:00Z; last 2026-11-20T09:00:00Z (lock-growth): &lt;!channel&gt;", true},
+		{"javascript:alert(1)", ":repeat: triaged 3 times before", false},
+		{"", "(lock-growth)", false},
+	} {
+		text := blkAllText(ReportBlocks(rep, BlockOptions{HistoryLink: c.link}))
+		if !strings.Contains(text, c.want) {
+			t.Errorf("link %q: history line lacks %q:\n%s", c.link, c.want, text)
+		}
+		if got := strings.Contains(text, "|previous thread>"); got != c.linked {
+			t.Errorf("link %q: linked=%v, want %v", c.link, got, c.linked)
+		}
+		if strings.Contains(text, "<!channel>") {
+			t.Errorf("unescaped broadcast in %q", text)
+		}
+	}
+	rep.History = &report.History{Count: 0}
+	if text := blkAllText(ReportBlocks(rep, BlockOptions{})); strings.Contains(text, "triaged") {
+		t.Errorf("empty history rendered: %s", text)
+	}
+}
+
 // blkHostile is what a log line, an alert or a model could put in front of
 // the bot, hoping for a ping or a disguised link.
 const blkHostile = "<!channel> <!here> <@U999EVIL> <#C999> <https://evil.example|click me> @here & <script> ```"
@@ -399,6 +430,11 @@ func TestLimits(t *testing.T) {
 		tc{"empty report", &report.Report{}, BlockOptions{}},
 		tc{"huge", blkHostileReport(200, 10*1024), BlockOptions{TriageID: huge, Notice: huge, EvidenceLink: "https://x/" + strings.Repeat("a", 5000), Buttons: true}},
 		tc{"huge no match", func() *report.Report { r := blkHostileReport(0, 10*1024); return r }(), BlockOptions{Notice: huge}},
+		tc{"huge history", func() *report.Report {
+			r := blkHostileReport(3, 10*1024)
+			r.History = &report.History{Count: 1 << 20, LastVerdict: huge, LastPlaybook: huge}
+			return r
+		}(), BlockOptions{HistoryLink: "https://x/" + strings.Repeat("a", 900), Notice: huge}},
 	)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range 40 {

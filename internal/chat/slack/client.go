@@ -90,7 +90,11 @@ func (c *Client) Permalink(ref chat.Ref) string {
 func (c *Client) render(m chat.Message) (string, []slackapi.Block) {
 	switch {
 	case m.Report != nil:
-		return ReportText(m.Report), ReportBlocks(m.Report, BlockOptions{TriageID: m.TriageID, Notice: m.Notice, Buttons: m.TriageID != ""})
+		o := BlockOptions{TriageID: m.TriageID, Notice: m.Notice, Buttons: m.TriageID != ""}
+		if m.See != nil {
+			o.HistoryLink = c.Permalink(*m.See)
+		}
+		return ReportText(m.Report), ReportBlocks(m.Report, o)
 	case m.Narrative != nil:
 		return "Narrative (LLM, unverified wording; the report above is authoritative)", NarrativeBlocks(m.Narrative)
 	}

@@ -1,0 +1,175 @@
+package bot_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/oombot/oombot/internal/alert"
+	"github.com/oombot/oombot/internal/bot"
+	"github.com/oombot/oombot/internal/bundle"
+	"github.com/oombot/oombot/internal/chat"
+	slackchat "github.com/oombot/oombot/internal/chat/slack"
+	"github.com/oombot/oombot/internal/cmd/factory"
+	"github.com/oombot/oombot/internal/config"
+	"github.com/oombot/oombot/internal/fleet"
+	"github.com/oombot/oombot/internal/slackserver"
+	"github.com/oombot/oombot/internal/store"
+)
+
+// fakeClock is the bot's clock, moved by the test past the dedup window.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// TestHistoryFeedbackAndSourceMetrics: the second triage of a workload
+// (after the dedup window) says how often and how it was triaged before and
+// links that thread; feedback clicks are stored, one per user per triage;
+// every source's time lands in the per-source histogram.
+func TestHistoryFeedbackAndSourceMetrics(t *testing.T) {
+	srv := slackserver.New(slackserver.Options{})
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	b, err := bundle.Load(filepath.Join(repoRoot(), "examples/incidents/image-decode-bomb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := factory.BundleEngine(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if eng.Playbooks, _, err = factory.Playbooks(""); err != nil {
+		t.Fatal(err)
+	}
+	fl, err := fleet.New("prod", &fleet.Member{Name: "prod", Engine: eng, FiredAt: b.Manifest.FiredAt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := slackchat.NewClient(ctx, srv.BotToken, slackchat.ClientOptions{APIURL: srv.URL(), AppToken: srv.AppToken, HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parser, err := alert.NewParser(alert.DefaultRules())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, reg := store.NewMemory(), prometheus.NewRegistry()
+	clk := &fakeClock{now: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)}
+	bt, err := bot.New(bot.Options{Platform: chat.Queued(client, chat.QueueOptions{}), Triager: fl, Parser: parser,
+		Channels: []config.Channel{{ID: channel, Watch: true, Namespaces: []string{"edge"}}},
+		Store:    st, Registerer: reg, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runErr := make(chan error, 1)
+	go func() { runErr <- client.RunSocket(ctx, bt, slackchat.SocketOptions{}) }()
+	defer func() {
+		cancel()
+		<-runErr
+		_ = bt.Shutdown(context.Background())
+	}()
+	wctx, wcancel := context.WithTimeout(ctx, 60*time.Second)
+	defer wcancel()
+	if err := srv.WaitFor(wctx, func(s *slackserver.Server) bool { return s.Connections() > 0 }); err != nil {
+		t.Fatal(err)
+	}
+
+	pod := b.Manifest.Target.Pod
+	fire := func() slackserver.Message {
+		t.Helper()
+		m := srv.AddMessage(channel, slackserver.Message{SubType: "bot_message", BotID: "B0ALERTMGR", Username: "Alertmanager",
+			Attachments: []map[string]any{{"title": "[FIRING:1] KubePodOOMKilled edge " + pod, "color": "danger"}}})
+		if _, err := srv.Push(slackserver.EventsAPI, srv.EventCallback(srv.MessageEvent(m))); err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.WaitFor(wctx, func(s *slackserver.Server) bool { return reportIn(s, m.TS) != nil }); err != nil {
+			t.Fatalf("no report in thread %s: %v", m.TS, err)
+		}
+		return m
+	}
+
+	first := fire()
+	if r := reportIn(srv, first.TS); strings.Contains(fmt.Sprint(r.Blocks), "oom_history") {
+		t.Errorf("first triage shows a history line: %v", r.Blocks)
+	}
+	clk.Add(20 * time.Minute) // past the 15 min dedup window
+	second := fire()
+	blocks := fmt.Sprint(reportIn(srv, second.TS).Blocks)
+	for _, want := range []string{"oom_history", "triaged once before since 2026-11-13", "(image-decode-bomb)",
+		"/archives/" + channel + "/p" + strings.Replace(first.TS, ".", "", 1) + "|previous thread"} {
+		if !strings.Contains(blocks, want) {
+			t.Errorf("second report lacks %q:\n%s", want, blocks)
+		}
+	}
+
+	workload := "api-gateway" // the bundle's Deployment
+	hist, err := st.History(ctx, store.HistoryQuery{Workload: workload})
+	if err != nil || len(hist) != 2 {
+		t.Fatalf("history of %s: %d triages, err %v", workload, len(hist), err)
+	}
+	id := hist[0].ID
+	for _, c := range []struct{ user, action string }{
+		{"U1", chat.ActionHelpful}, {"U2", chat.ActionWrong}, {"U2", chat.ActionHelpful}, // U2 changes their mind
+	} {
+		bt.HandleAction(ctx, chat.Action{Channel: channel, User: c.user, ActionID: c.action, TriageID: id})
+	}
+	stats, err := st.FeedbackStats(ctx, time.Time{})
+	if err != nil || len(stats) != 1 {
+		t.Fatalf("stats %+v err %v", stats, err)
+	}
+	if s := stats[0]; s.Playbook != "image-decode-bomb" || s.Triages != 2 || s.Judged != 1 || s.Helpful != 2 || s.Wrong != 0 || s.Precision() != 1 {
+		t.Errorf("feedback stats: %+v", s)
+	}
+
+	if n := testutil.CollectAndCount(reg, "oombot_source_seconds"); n < 5 {
+		t.Errorf("oombot_source_seconds has %d series, want one per source", n)
+	}
+	want := `
+# HELP oombot_source_errors_total Evidence sources that failed or answered partially within a triage, by source and status.
+# TYPE oombot_source_errors_total counter
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "oombot_source_errors_total"); err != nil {
+		t.Errorf("a bundle triage has no failed source: %v", err)
+	}
+	h, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range h {
+		if mf.GetName() != "oombot_source_seconds" {
+			continue
+		}
+		for _, m := range mf.Metric {
+			if c := m.GetHistogram().GetSampleCount(); c != 2 {
+				t.Errorf("source %v observed %d times, want 2 (two triages)", m.Label, c)
+			}
+		}
+	}
+}
+
+// reportIn is the bot's report reply in thread ts, or nil.
+func reportIn(s *slackserver.Server, ts string) *slackserver.Message {
+	for _, m := range s.Messages(channel) {
+		if m.ThreadTS == ts && m.TS != ts && m.BotID == s.BotID && strings.Contains(fmt.Sprint(m.Blocks), "oom_rerun") {
+			return &m
+		}
+	}
+	return nil
+}
