@@ -27,9 +27,10 @@ func (b *Bot) triage(ctx context.Context, trigger string, req fleet.Request, to,
 		b.post(ctx, fail, chat.Message{Text: "Triage of `" + req.Namespace + "/" + orWorkload(req) + "` was cancelled before it started: the bot is shutting down.", Ephemeral: fail.User != ""})
 		return nil
 	}
+	id := newID()
+	req.ID = id
 	rep, err := b.o.Triager.Triage(ctx, req)
 	<-b.sem
-	id := newID()
 	log := b.log.With("triage", id, "trigger", trigger, "namespace", req.Namespace, "pod", req.Pod, "workload", req.Workload)
 	if err != nil {
 		b.m.triages.WithLabelValues(trigger, "error").Inc()

@@ -33,6 +33,8 @@ type Request struct {
 	// Alert is the alert text, quoted in the report.
 	Alert   string
 	FiredAt time.Time
+	// ID names the triage in logs.
+	ID string
 }
 
 // Member is one cluster.
@@ -126,7 +128,7 @@ func (f *Fleet) Triage(ctx context.Context, req Request) (*report.Report, error)
 		return nil, err
 	}
 	rep, err := m.Engine.Run(ctx, triage.Request{Cluster: req.Cluster, Namespace: req.Namespace, Pod: req.Pod,
-		Container: req.Container, Alert: req.Alert, FiredAt: req.FiredAt})
+		Container: req.Container, Alert: req.Alert, FiredAt: req.FiredAt, ID: req.ID})
 	if err != nil {
 		return nil, err
 	}

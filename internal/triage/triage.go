@@ -78,6 +78,8 @@ type Request struct {
 	// Lookback is how far before FiredAt metrics are read (default 6h).
 	Lookback time.Duration
 	Alert    string
+	// ID names the triage in logs, so an engine's lines join the bot's.
+	ID string
 }
 
 // Timeouts bound each stage. Zero values take the defaults.
@@ -150,6 +152,9 @@ func (e *Engine) Run(ctx context.Context, req Request) (*report.Report, error) {
 	log := e.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if req.ID != "" {
+		log = log.With("triage", req.ID)
 	}
 	now := time.Now
 	if e.Now != nil {
