@@ -6,6 +6,7 @@
 //	bot collect POD -n NAMESPACE -o DIR
 //	bot playbooks lint|test|explain|new
 //	bot serve --config config.yaml
+//	bot history --config config.yaml WORKLOAD | --stats
 package main
 
 import (
@@ -18,6 +19,7 @@ import (
 
 	"github.com/oombot/oombot/internal/cmd/collect"
 	"github.com/oombot/oombot/internal/cmd/factory"
+	"github.com/oombot/oombot/internal/cmd/history"
 	"github.com/oombot/oombot/internal/cmd/playbooks"
 	"github.com/oombot/oombot/internal/cmd/playbooks/cli"
 	"github.com/oombot/oombot/internal/cmd/serve"
@@ -32,6 +34,7 @@ Usage:
   bot playbooks lint|test|explain|new
                write and check playbooks
   bot serve    run the Slack bot (--config FILE)
+  bot history  a workload's past triages, or how users judged each playbook (--stats)
   bot help     show this help
 
 Run 'bot <command> --help' for a command's flags.
@@ -71,6 +74,12 @@ func run(ctx context.Context, io factory.IOStreams, args []string) int {
 			return 0
 		}
 		err = serve.Run(ctx, io, args[1:])
+	case "history":
+		if wantsHelp(args[1:]) {
+			fmt.Fprint(io.Out, history.Usage)
+			return 0
+		}
+		err = history.Run(ctx, io, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(io.Out, usage)
 		return 0
@@ -86,7 +95,8 @@ func run(ctx context.Context, io factory.IOStreams, args []string) int {
 	var ce *collect.UsageError
 	var pe *cli.UsageError
 	var se *serve.UsageError
-	if errors.As(err, &ue) || errors.As(err, &ce) || errors.As(err, &pe) || errors.As(err, &se) {
+	var he *history.UsageError
+	if errors.As(err, &ue) || errors.As(err, &ce) || errors.As(err, &pe) || errors.As(err, &se) || errors.As(err, &he) {
 		return 2
 	}
 	return 1

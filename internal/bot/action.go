@@ -49,7 +49,13 @@ func (b *Bot) HandleAction(ctx context.Context, a chat.Action) {
 			b.post(ctx, private, chat.Message{Ephemeral: true, Text: "Thanks, recorded your feedback (" + judgement + ") on `" + top + "`."})
 		})
 	case chat.ActionEvidence:
-		if t.Report == nil {
+		if t.Report == nil || t.Report.Evidence == nil {
+			// A store keeps a report without its evidence when the evidence
+			// is too large to keep; say so rather than upload "null".
+			b.spawn(func(ctx context.Context) {
+				b.post(ctx, private, chat.Message{Ephemeral: true,
+					Text: "The raw evidence of this triage was too large to keep. Press Re-run triage to gather it again."})
+			})
 			return
 		}
 		b.spawn(func(ctx context.Context) {

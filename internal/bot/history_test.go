@@ -138,6 +138,31 @@ func TestHistoryFeedbackAndSourceMetrics(t *testing.T) {
 		t.Errorf("feedback stats: %+v", s)
 	}
 
+	// A store that kept the report without its (too large) evidence: the
+	// evidence button says so privately instead of uploading "null".
+	trimmed := hist[1]
+	r := *trimmed.Report
+	r.Evidence = nil
+	trimmed.ID, trimmed.Report = "trimmed", &r
+	if err := st.PutTriage(ctx, trimmed); err != nil {
+		t.Fatal(err)
+	}
+	files := len(srv.Files())
+	bt.HandleAction(ctx, chat.Action{Channel: channel, User: "U1", ActionID: chat.ActionEvidence, TriageID: "trimmed"})
+	if err := srv.WaitFor(wctx, func(s *slackserver.Server) bool {
+		for _, c := range s.Calls("chat.postEphemeral") {
+			if strings.Contains(c.Params.Get("text"), "too large to keep") {
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		t.Errorf("no private note for evidence that was not kept: %v", err)
+	}
+	if n := len(srv.Files()); n != files {
+		t.Errorf("uploaded %d files for a triage without evidence", n-files)
+	}
+
 	if n := testutil.CollectAndCount(reg, "oombot_source_seconds"); n < 5 {
 		t.Errorf("oombot_source_seconds has %d series, want one per source", n)
 	}

@@ -265,7 +265,7 @@ func (m *Memory) History(_ context.Context, q HistoryQuery) ([]Triage, error) {
 		limit = 100
 	}
 	var out []Triage
-	for i := len(m.order) - 1; i >= 0 && len(out) < limit; i-- {
+	for i := len(m.order) - 1; i >= 0; i-- { // newest stored first among equal times
 		t := m.triages[m.order[i]]
 		if t.WorkloadKey() != q.Workload || (q.Cluster != "" && t.Cluster != q.Cluster) ||
 			(q.Namespace != "" && t.Namespace != q.Namespace) || t.At.Before(q.Since) {
@@ -273,7 +273,12 @@ func (m *Memory) History(_ context.Context, q HistoryQuery) ([]Triage, error) {
 		}
 		out = append(out, t)
 	}
+	// Sort before cutting: triages finish (and are stored) out of order, and
+	// the newest by time must survive the limit.
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At.After(out[j].At) })
+	if len(out) > limit {
+		out = out[:limit]
+	}
 	return out, nil
 }
 
