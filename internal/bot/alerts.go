@@ -27,7 +27,7 @@ func (b *Bot) HandleMessage(ctx context.Context, in chat.Inbound) {
 	if !ok {
 		return
 	}
-	if !b.firstDelivery(ctx, "event:"+in.EventID, "msg:"+in.Channel+"/"+in.TS) {
+	if !b.firstDelivery(ctx, deliveryKey("event:", in.EventID), "msg:"+in.Channel+"/"+in.TS) {
 		b.log.Info("redelivered alert ignored", "channel", in.Channel, "ts", in.TS, "event", in.EventID, "retry", in.Retry)
 		b.m.alerts.WithLabelValues(a.Source, "redelivery").Inc()
 		return

@@ -188,6 +188,16 @@ func (b *Bot) firstDelivery(ctx context.Context, keys ...string) bool {
 	return first
 }
 
+// deliveryKey is prefix+id, or "" (not a key) when id is empty: a message
+// without an event id (read back from history) must not share one key
+// with every other such message.
+func deliveryKey(prefix, id string) string {
+	if id == "" {
+		return ""
+	}
+	return prefix + id
+}
+
 func newID() string {
 	var buf [6]byte
 	_, _ = rand.Read(buf[:])

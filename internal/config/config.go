@@ -111,9 +111,10 @@ type LeaderElection struct {
 	LeaseName string `yaml:"leaseName"`
 	// Identity of this replica (default: POD_NAME, else the hostname).
 	Identity string `yaml:"identity"`
-	// LeaseDuration (default 10s), RenewDeadline (7s) and RetryPeriod (2s):
-	// a follower takes over at most LeaseDuration+RetryPeriod after the
-	// leader stops renewing.
+	// LeaseDuration (default 8s), RenewDeadline (5s) and RetryPeriod (1s):
+	// followers poll with jitter, so a follower takes over at most about
+	// LeaseDuration + 4.4×RetryPeriod (12.4s) after the leader stops
+	// renewing.
 	LeaseDuration Duration `yaml:"leaseDuration"`
 	RenewDeadline Duration `yaml:"renewDeadline"`
 	RetryPeriod   Duration `yaml:"retryPeriod"`
@@ -452,7 +453,8 @@ func (c *Config) validate() error {
 		} else if k.Bundle != "" {
 			bad("leaderElection.cluster: %q is a bundle; the Lease needs a live API server", le.Cluster)
 		}
-		ld, rd, rp := le.LeaseDuration.D(10*time.Second), le.RenewDeadline.D(7*time.Second), le.RetryPeriod.D(2*time.Second)
+		// The defaults match internal/leader's.
+		ld, rd, rp := le.LeaseDuration.D(8*time.Second), le.RenewDeadline.D(5*time.Second), le.RetryPeriod.D(time.Second)
 		if ld <= rd || rd <= rp {
 			bad("leaderElection: need leaseDuration (%s) > renewDeadline (%s) > retryPeriod (%s)", ld, rd, rp)
 		}

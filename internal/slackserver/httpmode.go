@@ -240,7 +240,7 @@ func (s *Server) MessageEvent(m Message) map[string]any {
 	w := s.wireLocked(&m)
 	s.mu.Unlock()
 	// A new message event has no reply metadata.
-	for _, k := range []string{"reply_count", "reply_users_count", "latest_reply", "edited"} {
+	for _, k := range []string{"reply_count", "reply_users", "reply_users_count", "latest_reply", "edited"} {
 		delete(w, k)
 	}
 	if m.ThreadTS == "" {

@@ -427,17 +427,20 @@ func (s *Server) wireLocked(m *Message) map[string]any {
 	if m.ThreadTS == "" {
 		var n int
 		var latest string
-		users := map[string]bool{}
+		var users []string // in order of first reply, as Slack lists them
 		for _, r := range s.messages {
 			if r.Channel == m.Channel && r.ThreadTS == m.TS {
 				n++
 				latest = r.TS
-				users[r.User] = true
+				if r.User != "" && !slices.Contains(users, r.User) {
+					users = append(users, r.User)
+				}
 			}
 		}
 		if n > 0 {
 			w["thread_ts"] = m.TS
 			w["reply_count"] = n
+			w["reply_users"] = users
 			w["reply_users_count"] = len(users)
 			w["latest_reply"] = latest
 		}

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
+	"time"
 
 	slackapi "github.com/slack-go/slack"
 
@@ -193,4 +195,136 @@ func classify(op string, err error) error {
 		ce.Retryable = true
 	}
 	return ce
+}
+
+// HistoryMessage is a top-level message read back from a channel.
+type HistoryMessage struct {
+	chat.Inbound
+	// Replied is true when the bot has posted in the message's thread.
+	Replied bool
+}
+
+// Bounds on one History call: a catch-up reads minutes of a channel, and a
+// flood must not turn it into an unbounded crawl.
+const (
+	historyPageSize = 200
+	historyMaxPages = 10
+	repliesMaxPages = 5
+)
+
+// History reads channel's top-level messages posted after oldest
+// (conversations.history; scope channels:history or groups:history, which
+// receiving message events needs anyway), oldest first. The bot's own
+// messages and hidden subtypes (edits, joins) are left out, as the live
+// receivers leave them out. Rate limits are waited out while ctx allows.
+func (c *Client) History(ctx context.Context, channel string, oldest time.Time) ([]HistoryMessage, error) {
+	params := &slackapi.GetConversationHistoryParameters{ChannelID: channel, Limit: historyPageSize,
+		Oldest: fmt.Sprintf("%d.%06d", oldest.Unix(), oldest.Nanosecond()/1000)}
+	var out []HistoryMessage
+	for range historyMaxPages {
+		var resp *slackapi.GetConversationHistoryResponse
+		err := retryRateLimited(ctx, func() (err error) {
+			resp, err = c.api.GetConversationHistoryContext(ctx, params)
+			return err
+		})
+		if err != nil {
+			return nil, classify("conversations.history", err)
+		}
+		for _, m := range resp.Messages {
+			if c.isSelf(m.Msg) {
+				continue
+			}
+			in, ok := inboundFromHistory(channel, m.Msg)
+			if !ok {
+				continue
+			}
+			replied, err := c.replied(ctx, channel, m.Msg)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, HistoryMessage{Inbound: in, Replied: replied})
+		}
+		if !resp.HasMore || resp.ResponseMetaData.NextCursor == "" {
+			break
+		}
+		params.Cursor = resp.ResponseMetaData.NextCursor
+	}
+	// Slack pages newest first; answer in posting order.
+	slices.Reverse(out)
+	return out, nil
+}
+
+func (c *Client) isSelf(m slackapi.Msg) bool {
+	return (c.id.BotID != "" && m.BotID == c.id.BotID) || (c.id.UserID != "" && m.User == c.id.UserID)
+}
+
+// replied reports whether the bot posted in m's thread. The parent's
+// reply_users usually says; when it does not list the bot (Slack may cut
+// the list short, and file shares count as replies), the thread is read.
+func (c *Client) replied(ctx context.Context, channel string, m slackapi.Msg) (bool, error) {
+	if m.ReplyCount == 0 {
+		return false, nil
+	}
+	if slices.Contains(m.ReplyUsers, c.id.UserID) {
+		return true, nil
+	}
+	params := &slackapi.GetConversationRepliesParameters{ChannelID: channel, Timestamp: m.Timestamp, Limit: historyPageSize}
+	for range repliesMaxPages {
+		var (
+			msgs []slackapi.Message
+			more bool
+			next string
+		)
+		err := retryRateLimited(ctx, func() (err error) {
+			msgs, more, next, err = c.api.GetConversationRepliesContext(ctx, params)
+			return err
+		})
+		if err != nil {
+			return false, classify("conversations.replies", err)
+		}
+		for _, r := range msgs {
+			if r.Timestamp != m.Timestamp && c.isSelf(r.Msg) {
+				return true, nil
+			}
+		}
+		if !more || next == "" {
+			break
+		}
+		params.Cursor = next
+	}
+	return false, nil
+}
+
+// inboundFromHistory is InboundFromEvent for a message read back with
+// conversations.history: no event id (none exists), same subtype rules.
+func inboundFromHistory(channel string, m slackapi.Msg) (chat.Inbound, bool) {
+	switch m.SubType {
+	case "", "bot_message", "thread_broadcast":
+	default:
+		return chat.Inbound{}, false
+	}
+	if m.Hidden {
+		return chat.Inbound{}, false
+	}
+	return chat.Inbound{Channel: channel, TS: m.Timestamp, ThreadTS: m.ThreadTimestamp, User: m.User, Message: AlertMessage(m)}, true
+}
+
+// retryRateLimited runs call, waiting out Slack's Retry-After up to three
+// times (conversations.* are Tier 3, and a catch-up reads several
+// channels at once).
+func retryRateLimited(ctx context.Context, call func() error) error {
+	for attempt := 0; ; attempt++ {
+		err := call()
+		var rl *slackapi.RateLimitedError
+		if err == nil || !errors.As(err, &rl) || attempt == 3 {
+			return err
+		}
+		t := time.NewTimer(rl.RetryAfter)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
 }

@@ -19,6 +19,9 @@ type SocketOptions struct {
 	// connection (slack-go's default when zero).
 	PingInterval time.Duration
 	Logger       *slog.Logger
+	// OnConnected, when set, is told each time the connection comes up
+	// (true) or goes down (false), for readiness probes.
+	OnConnected func(up bool)
 }
 
 // RunSocket receives events, commands and interactions over Socket Mode
@@ -56,12 +59,15 @@ func (c *Client) RunSocket(ctx context.Context, h chat.Handler, o SocketOptions)
 			}
 			return err
 		case evt := <-smc.Events:
-			c.socketEvent(ctx, smc, d, evt, log)
+			c.socketEvent(ctx, smc, d, evt, log, o.OnConnected)
 		}
 	}
 }
 
-func (c *Client) socketEvent(ctx context.Context, smc *socketmode.Client, d *dispatcher, evt socketmode.Event, log *slog.Logger) {
+func (c *Client) socketEvent(ctx context.Context, smc *socketmode.Client, d *dispatcher, evt socketmode.Event, log *slog.Logger, onConnected func(bool)) {
+	if onConnected == nil {
+		onConnected = func(bool) {}
+	}
 	ack := func(payload any) {
 		if evt.Request == nil {
 			return
@@ -80,10 +86,13 @@ func (c *Client) socketEvent(ctx context.Context, smc *socketmode.Client, d *dis
 	case socketmode.EventTypeConnecting, socketmode.EventTypeHello:
 	case socketmode.EventTypeConnected:
 		log.Info("slack socket mode connected")
+		onConnected(true)
 	case socketmode.EventTypeConnectionError, socketmode.EventTypeIncomingError, socketmode.EventTypeErrorWriteFailed:
 		log.Warn("slack socket mode error", "type", evt.Type, "data", evt.Data)
+		onConnected(false)
 	case socketmode.EventTypeDisconnect:
 		log.Info("slack asked to reconnect")
+		onConnected(false)
 	case socketmode.EventTypeErrorBadMessage:
 		// A payload slack-go could not parse (e.g. a block type it does not
 		// know). Ack it so Slack does not redeliver it forever; say so.

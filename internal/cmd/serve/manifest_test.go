@@ -23,6 +23,11 @@ var methodScopes = map[string]string{
 	"chat.update":                  "chat:write",
 	"files.getUploadURLExternal":   "files:write",
 	"files.completeUploadExternal": "files:write",
+	// A new leader's catch-up reads watched channels back; the history
+	// scopes are needed to receive message events anyway (groups:history
+	// for private channels).
+	"conversations.history": "channels:history",
+	"conversations.replies": "channels:history",
 }
 
 // eventScopes are needed to receive what the bot listens to: messages in

@@ -1,7 +1,15 @@
 // Package serve implements `bot serve`: the Slack bot. It loads the config,
-// checks the tokens with Slack (auth.test), connects by Socket Mode or
-// serves HTTP endpoints, and on SIGTERM stops receiving, lets the triages in
-// flight post their reports, then exits.
+// opens the store, checks the tokens with Slack (auth.test), connects by
+// Socket Mode or serves HTTP endpoints, and on SIGTERM stops receiving,
+// lets the triages in flight post their reports, then exits.
+//
+// With leaderElection, 2+ replicas share the work: Slack spreads Socket
+// Mode events over every open connection rather than copying them, so only
+// the Lease holder connects (and runs the watcher); the others serve
+// /metrics, /healthz, /readyz, webhooks and HTTP-mode requests, which the
+// shared store's dedup keys make exactly-once whichever replica gets them.
+// A new leader catches up on the watched channels' recent history, so an
+// alert posted while nobody was connected is still answered, once.
 package serve
 
 import (
@@ -16,6 +24,8 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -29,10 +39,13 @@ import (
 	"github.com/oombot/oombot/internal/cmd/factory"
 	"github.com/oombot/oombot/internal/config"
 	"github.com/oombot/oombot/internal/fleet"
+	"github.com/oombot/oombot/internal/leader"
 	"github.com/oombot/oombot/internal/narrative"
 	"github.com/oombot/oombot/internal/playbooks"
 	"github.com/oombot/oombot/internal/report"
 	promsrc "github.com/oombot/oombot/internal/sources/prometheus"
+	"github.com/oombot/oombot/internal/store"
+	"github.com/oombot/oombot/internal/store/sqlstore"
 	"github.com/oombot/oombot/internal/triage"
 	"github.com/oombot/oombot/internal/webhook"
 )
@@ -55,6 +68,12 @@ const (
 	PathDatadog      = "/webhooks/datadog"
 )
 
+// Probe endpoints, served beside /metrics.
+const (
+	PathHealthz = "/healthz"
+	PathReadyz  = "/readyz"
+)
+
 // UsageError is a command-line mistake (exit code 2).
 type UsageError struct{ Msg string }
 
@@ -66,8 +85,10 @@ type Options struct {
 	ConfigPath string
 	Getenv     func(string) string
 	Logger     *slog.Logger
-	// Ready, when set, is called once the bot is connected (socket) or
-	// listening (HTTP), with the HTTP address if any.
+	// Ready, when set, is called once the bot is about to receive: about
+	// to connect (socket mode, without leader election), listening (HTTP
+	// mode), or about to stand for the Lease (leader election), with the
+	// HTTP address if any.
 	Ready func(addr string)
 	// ShutdownGrace bounds how long in-flight triages may finish (30s).
 	ShutdownGrace time.Duration
@@ -75,6 +96,18 @@ type Options struct {
 	SocketPingInterval time.Duration
 	// HTTPClient is used for Slack's Web API (tests pass their server's).
 	HTTPClient *http.Client
+	// OpenStore opens the configured store (default sqlstore.Open).
+	OpenStore func(ctx context.Context, c config.Store) (store.Store, error)
+	// KubeClient connects to a live cluster (default: its kubeconfig and
+	// context, or in-cluster). Tests pass fake clientsets.
+	KubeClient func(c config.Cluster) (kubernetes.Interface, error)
+	// KeepLeaseOnExit leaves the Lease held when ctx ends, as a crash
+	// would: tests use it to kill a leader without a handover.
+	KeepLeaseOnExit bool
+	// ResumeAfter is how long a new leader waits before answering alerts
+	// its predecessor received but never answered (default: the triage
+	// timeout plus 15s, so that a deposed leader's triages have ended).
+	ResumeAfter time.Duration
 }
 
 // Run parses args and serves until ctx ends.
@@ -104,6 +137,17 @@ func Serve(ctx context.Context, o Options) error {
 	if o.ShutdownGrace <= 0 {
 		o.ShutdownGrace = 30 * time.Second
 	}
+	if o.OpenStore == nil {
+		o.OpenStore = func(ctx context.Context, c config.Store) (store.Store, error) {
+			return sqlstore.Open(ctx, c, sqlstore.Options{Logger: log})
+		}
+	}
+	if o.KubeClient == nil {
+		o.KubeClient = func(k config.Cluster) (kubernetes.Interface, error) {
+			c, _, _, err := factory.Cluster(factory.KubeOptions{Kubeconfig: k.Kubeconfig, Context: k.Context})
+			return c, err
+		}
+	}
 	cfg, err := config.Load(o.ConfigPath, o.Getenv)
 	if err != nil {
 		return err
@@ -126,7 +170,7 @@ func Serve(ctx context.Context, o Options) error {
 		bg.Add(1)
 		go func() { defer bg.Done(); _ = r.Run(bgCtx) }()
 	}
-	fl, err := buildFleet(cfg, matcher, o.HTTPClient, log)
+	fl, live, err := buildFleet(cfg, matcher, o, log)
 	if err != nil {
 		return err
 	}
@@ -138,6 +182,22 @@ func Serve(ctx context.Context, o Options) error {
 	}
 	id := client.Identity()
 	log.Info("connected to slack", "team", id.TeamID, "botUser", id.UserID, "mode", cfg.Slack.Mode)
+
+	// After auth.test: a wrong token fails fast, before a database is
+	// created or migrated.
+	sctx, scancel := context.WithTimeout(ctx, 30*time.Second)
+	st, err := o.OpenStore(sctx, cfg.Store)
+	scancel()
+	if err != nil {
+		return fmt.Errorf("store (%s): %w", cfg.Store.Driver, err)
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			log.Warn("closing the store", "err", err)
+		}
+	}()
+	bg.Add(1)
+	go func() { defer bg.Done(); prune(bgCtx, st, cfg.Store.Retention.D(720*time.Hour), log) }()
 
 	rules := alert.DefaultRules()
 	if cfg.Alerts != nil {
@@ -161,17 +221,45 @@ func Serve(ctx context.Context, o Options) error {
 	platform := chat.Queued(client, chat.QueueOptions{OnRetry: func(op string, attempt int, wait time.Duration, err error) {
 		log.Warn("slack call retried", "op", op, "attempt", attempt, "wait", wait, "err", err)
 	}})
-	b, err := bot.New(bot.Options{Platform: platform, Triager: fl, Parser: parser, Channels: cfg.Channels,
-		DedupWindow: cfg.DedupWindow.D(15 * time.Minute), Workers: cfg.Workers, Logger: log, Registerer: reg,
+	dedupWindow := cfg.DedupWindow.D(15 * time.Minute)
+	triageTimeout := cfg.Timeouts.Overall.D(30*time.Second) + 30*time.Second
+	b, err := bot.New(bot.Options{Platform: platform, Triager: fl, Parser: parser, Channels: cfg.Channels, Store: st,
+		DedupWindow: dedupWindow, Workers: cfg.Workers, Logger: log, Registerer: reg,
 		Chart: func(c *report.Chart) ([]byte, error) { return chart.PNG(c, chart.Options{}) }, Narrator: narrator,
-		TriageTimeout: cfg.Timeouts.Overall.D(30*time.Second) + 30*time.Second})
+		TriageTimeout: triageTimeout})
+	if err != nil {
+		return err
+	}
+
+	socketMode := cfg.Slack.Mode == config.ModeSocket
+	probes := &probes{store: st, socketMode: socketMode}
+	probes.slackAuthed.Store(true) // NewClient's auth.test passed
+	var el *leader.Elector
+	leCfg := cfg.LeaderElection
+	if leCfg != nil && leCfg.Enabled {
+		lc, ok := live[leCfg.Cluster]
+		if !ok {
+			return fmt.Errorf("leaderElection.cluster: %q is not a live cluster", leCfg.Cluster)
+		}
+		el, err = leader.New(leader.Options{Client: lc, Namespace: leCfg.Namespace, Name: leCfg.LeaseName, Identity: leCfg.Identity,
+			LeaseDuration: leCfg.LeaseDuration.D(0), RenewDeadline: leCfg.RenewDeadline.D(0), RetryPeriod: leCfg.RetryPeriod.D(0),
+			KeepOnCancel: o.KeepLeaseOnExit, Logger: log, Registerer: reg})
+		if err != nil {
+			return err
+		}
+		probes.elector, probes.leading = el, el.Leading
+	} else {
+		probes.leading = func() bool { return true }
+	}
+	watchers, err := buildWatchers(cfg, live, b, st, dedupWindow, log, reg)
 	if err != nil {
 		return err
 	}
 
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc(PathHealthz, probes.healthz)
+	mux.HandleFunc(PathReadyz, probes.readyz)
 	if w := cfg.Webhooks; w != nil {
 		onAlert := func(ctx context.Context, a alert.Alert) {
 			b.HandleAlert(ctx, w.Channel, a, webhook.DeliveryID(ctx))
@@ -212,17 +300,70 @@ func Serve(ctx context.Context, o Options) error {
 		log.Info("listening", "addr", addr)
 	}
 
-	var runErr error
-	if cfg.Slack.Mode == config.ModeSocket {
-		if o.Ready != nil {
-			o.Ready(addr)
+	// lead is what only one replica does: hold the Socket Mode connection
+	// (catching up on what nobody received first) and watch pods. Without
+	// leader election the only replica leads from start to end.
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	var (
+		runErrMu sync.Mutex
+		runErr   error
+	)
+	fail := func(err error) {
+		runErrMu.Lock()
+		if runErr == nil {
+			runErr = err
 		}
-		runErr = client.RunSocket(ctx, b, slackchat.SocketOptions{PingInterval: o.SocketPingInterval, Logger: log})
+		runErrMu.Unlock()
+		stopRun()
+	}
+	resumeAfter := o.ResumeAfter
+	if resumeAfter <= 0 {
+		resumeAfter = triageTimeout + 15*time.Second
+	}
+	lead := func(ctx context.Context) {
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		for _, w := range watchers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := w.Run(ctx); err != nil {
+					log.Error("watcher stopped", "err", err)
+				}
+			}()
+		}
+		if !socketMode {
+			<-ctx.Done()
+			return
+		}
+		if el != nil {
+			// Events sent to the previous leader's connection, or sent
+			// while nobody was connected, may be lost: read back what the
+			// Lease's expiry (twice, for a failed takeover) and a minute
+			// of slack could have swallowed.
+			takeover := time.Now()
+			since := takeover.Add(-2*leCfg.LeaseDuration.D(leader.DefaultLeaseDuration) - time.Minute)
+			wg.Add(1)
+			go func() { defer wg.Done(); catchUp(ctx, b, historian(client), since, takeover, resumeAfter, log) }()
+		}
+		defer probes.socketUp.Store(false)
+		err := client.RunSocket(ctx, b, slackchat.SocketOptions{PingInterval: o.SocketPingInterval, Logger: log,
+			OnConnected: probes.socketUp.Store})
+		if err != nil && ctx.Err() == nil {
+			fail(err)
+		}
+	}
+
+	if o.Ready != nil {
+		o.Ready(addr)
+	}
+	if el != nil {
+		if err := el.Run(runCtx, lead); err != nil {
+			fail(err)
+		}
 	} else {
-		if o.Ready != nil {
-			o.Ready(addr)
-		}
-		<-ctx.Done()
+		lead(runCtx)
 	}
 	// Stop receiving first, then let the triages in flight post.
 	if srv != nil {
@@ -236,6 +377,8 @@ func Serve(ctx context.Context, o Options) error {
 	if err := b.Shutdown(gctx); err != nil {
 		log.Warn("shutdown", "err", err)
 	}
+	runErrMu.Lock()
+	defer runErrMu.Unlock()
 	return runErr
 }
 
@@ -254,10 +397,13 @@ func loadPlaybooks(cfg *config.Config, log *slog.Logger, reg prometheus.Register
 	return r, r.Current(), nil
 }
 
-func buildFleet(cfg *config.Config, m triage.Matcher, hc *http.Client, log *slog.Logger) (*fleet.Fleet, error) {
+// buildFleet builds the clusters; live maps each live (non-bundle)
+// cluster to its client, for leader election and the watcher.
+func buildFleet(cfg *config.Config, m triage.Matcher, o Options, log *slog.Logger) (*fleet.Fleet, map[string]kubernetes.Interface, error) {
 	to := triage.Timeouts{Source: cfg.Timeouts.Source.D(5 * time.Second), Logs: cfg.Timeouts.Source.D(5 * time.Second),
 		Overall: cfg.Timeouts.Overall.D(30 * time.Second)}
 	var members []*fleet.Member
+	live := map[string]kubernetes.Interface{}
 	for _, k := range cfg.Clusters {
 		var (
 			e   *triage.Engine
@@ -266,39 +412,41 @@ func buildFleet(cfg *config.Config, m triage.Matcher, hc *http.Client, log *slog
 		if k.Bundle != "" {
 			b, err := bundle.Load(k.Bundle)
 			if err != nil {
-				return nil, fmt.Errorf("cluster %s: %w", k.Name, err)
+				return nil, nil, fmt.Errorf("cluster %s: %w", k.Name, err)
 			}
 			if e, err = factory.BundleEngine(b); err != nil {
-				return nil, fmt.Errorf("cluster %s: %w", k.Name, err)
+				return nil, nil, fmt.Errorf("cluster %s: %w", k.Name, err)
 			}
 			mem.Client, mem.FiredAt = b.Clientset(), b.Manifest.FiredAt
 		} else {
-			client, _, _, err := factory.Cluster(factory.KubeOptions{Kubeconfig: k.Kubeconfig, Context: k.Context})
+			client, err := o.KubeClient(k)
 			if err != nil {
-				return nil, fmt.Errorf("cluster %s: %w", k.Name, err)
+				return nil, nil, fmt.Errorf("cluster %s: %w", k.Name, err)
 			}
 			if e, err = factory.LiveEngine(client, ""); err != nil {
-				return nil, fmt.Errorf("cluster %s: %w", k.Name, err)
+				return nil, nil, fmt.Errorf("cluster %s: %w", k.Name, err)
 			}
 			mem.Client = client
+			live[k.Name] = client
 		}
 		if k.Prometheus != "" {
 			// Replaces a bundle's recorded metrics too: a recorded cluster
 			// with a live metrics server serves demos and fault tests.
 			prom, err := promsrc.New(promsrc.Options{Address: k.Prometheus, Queries: k.PrometheusQueries})
 			if err != nil {
-				return nil, fmt.Errorf("cluster %s: prometheus: %w", k.Name, err)
+				return nil, nil, fmt.Errorf("cluster %s: prometheus: %w", k.Name, err)
 			}
 			e.Metrics = []triage.Metrics{prom}
 		}
-		ms, ls, es, err := external(k, hc, log.With("cluster", k.Name))
+		ms, ls, es, err := external(k, o.HTTPClient, log.With("cluster", k.Name))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		e.Metrics, e.Logs, e.Events = append(e.Metrics, ms...), append(e.Logs, ls...), append(e.Events, es...)
 		e.Playbooks, e.Timeouts, e.Logger = m, to, log.With("cluster", k.Name)
 		mem.Engine = e
 		members = append(members, mem)
 	}
-	return fleet.New(cfg.DefaultCluster, members...)
+	f, err := fleet.New(cfg.DefaultCluster, members...)
+	return f, live, err
 }

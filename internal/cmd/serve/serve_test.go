@@ -56,6 +56,7 @@ type botOpts struct {
 	extra   string // more YAML
 	secret  string
 	cluster string // cluster YAML override
+	store   string // store YAML (default: memory)
 	grace   time.Duration
 }
 
@@ -69,6 +70,9 @@ func startBotEnv(t *testing.T, srv *slackserver.Server, o botOpts, extraEnv map[
 	t.Helper()
 	if o.mode == "" {
 		o.mode = "socket"
+	}
+	if o.store == "" {
+		o.store = "store: {driver: memory}\n"
 	}
 	cluster := o.cluster
 	if cluster == "" {
@@ -88,7 +92,7 @@ channels:
 clusters:
 %s
 timeouts: {source: 2s, overall: 20s}
-%s`, o.mode, srv.URL(), alertsChannel, limitedChannel, cluster, o.extra)
+%s%s`, o.mode, srv.URL(), alertsChannel, limitedChannel, cluster, o.store, o.extra)
 	path := filepath.Join(t.TempDir(), "config.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -567,7 +571,7 @@ func TestSocketReconnect(t *testing.T) {
 func TestMissingAndBadTokens(t *testing.T) {
 	srv := newServer(t)
 	path := filepath.Join(t.TempDir(), "c.yaml")
-	cfg := fmt.Sprintf("slack: {apiURL: %q}\nchannels: [{id: C1, namespaces: [x]}]\nclusters: [{name: a, bundle: %s}]\n",
+	cfg := fmt.Sprintf("slack: {apiURL: %q}\nchannels: [{id: C1, namespaces: [x]}]\nclusters: [{name: a, bundle: %s}]\nstore: {driver: memory}\n",
 		srv.URL(), filepath.Join(repoRoot(t), "examples/incidents/image-decode-bomb"))
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
