@@ -33,13 +33,17 @@ func (b *Bot) triage(ctx context.Context, trigger string, req fleet.Request, to,
 	<-b.sem
 	log := b.log.With("triage", id, "trigger", trigger, "namespace", req.Namespace, "pod", req.Pod, "workload", req.Workload)
 	if err != nil {
-		b.m.triages.WithLabelValues(trigger, "error").Inc()
+		b.m.triages.WithLabelValues(trigger, "error", "none").Inc()
 		log.Warn("triage failed", "err", err)
 		b.post(ctx, fail, chat.Message{Text: failureText(req, err), Ephemeral: fail.User != ""})
 		return nil
 	}
 	top := store.TopPlaybook(rep)
-	b.m.triages.WithLabelValues(trigger, top).Inc()
+	verdict := "diagnosed"
+	if top == "none" {
+		verdict = "no_match"
+	}
+	b.m.triages.WithLabelValues(trigger, verdict, top).Inc()
 	b.m.observeSources(rep.Sources)
 	rec := store.Triage{ID: id, Cluster: rep.Target.Cluster, Namespace: req.Namespace, Pod: rep.Target.Pod,
 		Workload: req.Workload, Container: req.Container, Alert: req.Alert,

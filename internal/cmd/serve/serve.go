@@ -218,7 +218,23 @@ func Serve(ctx context.Context, o Options) error {
 		}
 		narrator = n
 	}
+	// Every failed Slack call that is retried; oombot_chat_errors_total
+	// counts those that still failed after the retries.
+	slackErrors := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "oombot_slack_api_errors_total",
+		Help: "Slack Web API calls that failed and were retried, by method and reason (rate_limited: a 429 with Retry-After; transient: 5xx or network)."},
+		[]string{"method", "reason"})
+	reg.MustRegister(slackErrors)
 	platform := chat.Queued(client, chat.QueueOptions{OnRetry: func(op string, attempt int, wait time.Duration, err error) {
+		method, reason := op, "transient"
+		if ce := (*chat.Error)(nil); errors.As(err, &ce) {
+			if ce.Op != "" {
+				method = ce.Op // the Web API method, e.g. chat.postMessage
+			}
+			if ce.RetryAfter > 0 {
+				reason = "rate_limited"
+			}
+		}
+		slackErrors.WithLabelValues(method, reason).Inc()
 		log.Warn("slack call retried", "op", op, "attempt", attempt, "wait", wait, "err", err)
 	}})
 	dedupWindow := cfg.DedupWindow.D(15 * time.Minute)

@@ -493,7 +493,7 @@ func TestButtons(t *testing.T) {
 // report waits it out and arrives, nothing is dropped.
 func TestRateLimitStorm(t *testing.T) {
 	srv := newServer(t)
-	startBot(t, srv, botOpts{})
+	b := startBot(t, srv, botOpts{extra: "metricsListen: 127.0.0.1:0\n"})
 	srv.FailNext("chat.postMessage", 3, 429, time.Second)
 	srv.FailNext("files.completeUploadExternal", 1, 429, time.Second)
 	alert, _, _ := srv.PushMessage(alertsChannel, fixture(t, "alertmanager-firing-oomkilled"))
@@ -507,6 +507,19 @@ func TestRateLimitStorm(t *testing.T) {
 	// Retry-After was honoured: the accepted call came ≥ 3×1 s after the first.
 	if gap := calls[len(calls)-1].At.Sub(calls[0].At); gap < 3*time.Second {
 		t.Errorf("retries did not wait for Retry-After: %s", gap)
+	}
+	// Each rejected call is counted as a rate-limited Slack API error.
+	resp, err := http.Get("http://" + b.addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`oombot_slack_api_errors_total{method="chat.postMessage",reason="rate_limited"} 3`,
+		`oombot_slack_api_errors_total{method="files.upload",reason="rate_limited"} 1`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 }
 
@@ -693,7 +706,7 @@ func TestHTTPMode(t *testing.T) {
 	// Metrics on the same port count what happened.
 	code, body := do(http.NewRequest(http.MethodGet, base+"/metrics", nil))
 	for _, want := range []string{`oombot_alerts_total{outcome="triaged",source="alertmanager"} 1`, `oombot_alerts_total{outcome="redelivery",source="alertmanager"} 1`,
-		`oombot_feedback_total{judgement="helpful",playbook="image-decode-bomb"} 1`, `oombot_triages_total{playbook="image-decode-bomb",trigger="alert"} 1`} {
+		`oombot_feedback_total{judgement="helpful",playbook="image-decode-bomb"} 1`, `oombot_triages_total{playbook="image-decode-bomb",trigger="alert",verdict="diagnosed"} 1`} {
 		if code != 200 || !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
