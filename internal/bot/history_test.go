@@ -3,7 +3,6 @@ package bot_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -12,16 +11,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/oombot/oombot/internal/alert"
 	"github.com/oombot/oombot/internal/bot"
 	"github.com/oombot/oombot/internal/bundle"
 	"github.com/oombot/oombot/internal/chat"
-	slackchat "github.com/oombot/oombot/internal/chat/slack"
-	"github.com/oombot/oombot/internal/cmd/factory"
-	"github.com/oombot/oombot/internal/config"
-	"github.com/oombot/oombot/internal/fleet"
 	"github.com/oombot/oombot/internal/slackserver"
 	"github.com/oombot/oombot/internal/store"
+	"github.com/oombot/oombot/internal/triage"
 )
 
 // fakeClock is the bot's clock, moved by the test past the dedup window.
@@ -44,54 +39,18 @@ func (c *fakeClock) Add(d time.Duration) {
 func TestHistoryFeedbackAndSourceMetrics(t *testing.T) {
 	srv := slackserver.New(slackserver.Options{})
 	defer srv.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-
-	b, err := bundle.Load(filepath.Join(repoRoot(), "examples/incidents/image-decode-bomb"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := factory.BundleEngine(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if eng.Playbooks, _, err = factory.Playbooks(""); err != nil {
-		t.Fatal(err)
-	}
-	fl, err := fleet.New("prod", &fleet.Member{Name: "prod", Engine: eng, FiredAt: b.Manifest.FiredAt})
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := slackchat.NewClient(ctx, srv.BotToken, slackchat.ClientOptions{APIURL: srv.URL(), AppToken: srv.AppToken, HTTPClient: srv.Client()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	parser, err := alert.NewParser(alert.DefaultRules())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx := context.Background()
 	st, reg := store.NewMemory(), prometheus.NewRegistry()
 	clk := &fakeClock{now: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)}
-	bt, err := bot.New(bot.Options{Platform: chat.Queued(client, chat.QueueOptions{}), Triager: fl, Parser: parser,
-		Channels: []config.Channel{{ID: channel, Watch: true, Namespaces: []string{"edge"}}},
-		Store:    st, Registerer: reg, Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runErr := make(chan error, 1)
-	go func() { runErr <- client.RunSocket(ctx, bt, slackchat.SocketOptions{}) }()
-	defer func() {
-		cancel()
-		<-runErr
-		_ = bt.Shutdown(context.Background())
-	}()
+	pod := ""
+	bt, stop := bundleBot(t, srv, func(b *bundle.Bundle, _ *triage.Engine, o *bot.Options) {
+		pod = b.Manifest.Target.Pod
+		o.Store, o.Registerer, o.Now = st, reg, clk.Now
+	})
+	defer stop()
 	wctx, wcancel := context.WithTimeout(ctx, 60*time.Second)
 	defer wcancel()
-	if err := srv.WaitFor(wctx, func(s *slackserver.Server) bool { return s.Connections() > 0 }); err != nil {
-		t.Fatal(err)
-	}
 
-	pod := b.Manifest.Target.Pod
 	fire := func() slackserver.Message {
 		t.Helper()
 		m := srv.AddMessage(channel, slackserver.Message{SubType: "bot_message", BotID: "B0ALERTMGR", Username: "Alertmanager",

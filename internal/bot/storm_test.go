@@ -137,6 +137,61 @@ func suffix(n, width int) string {
 	return string(out)
 }
 
+// bundleBot starts a bot on Socket Mode against srv, with one cluster,
+// "prod", replaying the image-decode-bomb incident through the real engine
+// and the shipped playbooks, watching channel for namespace edge. tune may
+// change the engine and the options before the bot starts. It returns once
+// the socket is connected; stop ends the socket and waits for the triages
+// in flight.
+func bundleBot(tb testing.TB, srv *slackserver.Server, tune func(*bundle.Bundle, *triage.Engine, *bot.Options)) (bt *bot.Bot, stop func()) {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	b, err := bundle.Load(filepath.Join(repoRoot(), "examples/incidents/image-decode-bomb"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	eng, err := factory.BundleEngine(b)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if eng.Playbooks, _, err = factory.Playbooks(""); err != nil {
+		tb.Fatal(err)
+	}
+	client, err := slackchat.NewClient(ctx, srv.BotToken, slackchat.ClientOptions{APIURL: srv.URL(), AppToken: srv.AppToken, HTTPClient: srv.Client()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	parser, err := alert.NewParser(alert.DefaultRules())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	o := bot.Options{Platform: chat.Queued(client, chat.QueueOptions{}), Parser: parser,
+		Channels: []config.Channel{{ID: channel, Watch: true, Namespaces: []string{"edge"}}}}
+	if tune != nil {
+		tune(b, eng, &o)
+	}
+	if o.Triager, err = fleet.New("prod", &fleet.Member{Name: "prod", Engine: eng, FiredAt: b.Manifest.FiredAt}); err != nil {
+		tb.Fatal(err)
+	}
+	if bt, err = bot.New(o); err != nil {
+		tb.Fatal(err)
+	}
+	runErr := make(chan error, 1)
+	go func() { runErr <- client.RunSocket(ctx, bt, slackchat.SocketOptions{}) }()
+	stop = func() {
+		cancel()
+		<-runErr
+		_ = bt.Shutdown(context.Background())
+	}
+	wctx, wcancel := context.WithTimeout(ctx, 60*time.Second)
+	defer wcancel()
+	if err := srv.WaitFor(wctx, func(s *slackserver.Server) bool { return s.Connections() > 0 }); err != nil {
+		stop()
+		tb.Fatal(err)
+	}
+	return bt, stop
+}
+
 // stormResult is what one storm measured.
 type stormResult struct {
 	alerts, answered, reports, charts int
@@ -161,54 +216,15 @@ func storm(tb testing.TB, alerts, workloads int, delay time.Duration) stormResul
 	tb.Helper()
 	srv := slackserver.New(slackserver.Options{})
 	defer srv.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-
-	b, err := bundle.Load(filepath.Join(repoRoot(), "examples/incidents/image-decode-bomb"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	eng, err := factory.BundleEngine(b)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	set, _, err := factory.Playbooks("")
-	if err != nil {
-		tb.Fatal(err)
-	}
 	clk := &clock{done: map[string]time.Time{}}
-	sc := &slowCluster{inner: eng.Cluster, real: b.Manifest.Target.Pod, delay: delay, clk: clk}
-	eng.Cluster, eng.Metrics, eng.Playbooks = sc, []triage.Metrics{slowMetrics{Metrics: eng.Metrics[0], cl: sc}}, set
-	fl, err := fleet.New("prod", &fleet.Member{Name: "prod", Engine: eng, FiredAt: b.Manifest.FiredAt})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	client, err := slackchat.NewClient(ctx, srv.BotToken, slackchat.ClientOptions{APIURL: srv.URL(), AppToken: srv.AppToken, HTTPClient: srv.Client()})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	parser, err := alert.NewParser(alert.DefaultRules())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	bt, err := bot.New(bot.Options{Platform: chat.Queued(client, chat.QueueOptions{}), Triager: fl, Parser: parser,
-		Channels: []config.Channel{{ID: channel, Watch: true, Namespaces: []string{"edge"}}},
-		Chart:    func(c *report.Chart) ([]byte, error) { return chart.PNG(c, chart.Options{}) }})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	runErr := make(chan error, 1)
-	go func() { runErr <- client.RunSocket(ctx, bt, slackchat.SocketOptions{}) }()
-	defer func() {
-		cancel()
-		<-runErr
-		_ = bt.Shutdown(context.Background())
-	}()
-	wctx, wcancel := context.WithTimeout(ctx, 60*time.Second)
+	_, stop := bundleBot(tb, srv, func(b *bundle.Bundle, eng *triage.Engine, o *bot.Options) {
+		sc := &slowCluster{inner: eng.Cluster, real: b.Manifest.Target.Pod, delay: delay, clk: clk}
+		eng.Cluster, eng.Metrics = sc, []triage.Metrics{slowMetrics{Metrics: eng.Metrics[0], cl: sc}}
+		o.Chart = func(c *report.Chart) ([]byte, error) { return chart.PNG(c, chart.Options{}) }
+	})
+	defer stop()
+	wctx, wcancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer wcancel()
-	if err := srv.WaitFor(wctx, func(s *slackserver.Server) bool { return s.Connections() > 0 }); err != nil {
-		tb.Fatal(err)
-	}
 
 	type posted struct {
 		ts, pod string
@@ -227,7 +243,7 @@ func storm(tb testing.TB, alerts, workloads int, delay time.Duration) stormResul
 		}
 		msgs = append(msgs, posted{ts: m.TS, pod: pod, at: time.Now()})
 	}
-	err = srv.WaitFor(wctx, func(s *slackserver.Server) bool {
+	err := srv.WaitFor(wctx, func(s *slackserver.Server) bool {
 		n := 0
 		for _, m := range s.Messages(channel) {
 			if m.ThreadTS != "" && m.ThreadTS != m.TS && m.BotID == s.BotID && len(m.Files) == 0 {
