@@ -279,35 +279,9 @@ func splitCommand(t *testing.T, line string) (map[string]string, []string) {
 	if strings.ContainsAny(line, "|;&$`<>") {
 		t.Fatalf("RUN %q: keep the go build line a single command without shell syntax", line)
 	}
-	var (
-		words []string
-		cur   strings.Builder
-		quote rune
-		any   bool
-	)
-	for _, r := range line {
-		switch {
-		case quote != 0 && r == quote:
-			quote = 0
-		case quote != 0:
-			cur.WriteRune(r)
-		case r == '"' || r == '\'':
-			quote, any = r, true
-		case r == ' ' || r == '\t':
-			if cur.Len() > 0 || any {
-				words = append(words, cur.String())
-				cur.Reset()
-				any = false
-			}
-		default:
-			cur.WriteRune(r)
-		}
-	}
-	if quote != 0 {
-		t.Fatalf("RUN %q: unbalanced quote", line)
-	}
-	if cur.Len() > 0 || any {
-		words = append(words, cur.String())
+	words, err := shellWords(line)
+	if err != nil {
+		t.Fatalf("RUN %q: %v", line, err)
 	}
 	env := map[string]string{}
 	for len(words) > 0 && regexp.MustCompile(`^[A-Z_][A-Z0-9_]*=`).MatchString(words[0]) {
