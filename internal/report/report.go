@@ -6,6 +6,7 @@ package report
 
 import (
 	"encoding/json"
+	"math"
 	"fmt"
 	"sort"
 	"strings"
@@ -140,13 +141,26 @@ type SourceStatus struct {
 
 // MarshalJSON writes Duration as milliseconds.
 func (s SourceStatus) MarshalJSON() ([]byte, error) {
-	type plain struct {
-		Name     string  `json:"name"`
-		Status   string  `json:"status"`
-		Error    string  `json:"error,omitempty"`
-		Duration float64 `json:"durationMs"`
+	return json.Marshal(sourceStatusJSON{s.Name, s.Status, s.Error, float64(s.Duration.Microseconds()) / 1000})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes, so a stored report (the
+// history store keeps reports as JSON) reads back whole.
+func (s *SourceStatus) UnmarshalJSON(data []byte) error {
+	var p sourceStatusJSON
+	if err := json.Unmarshal(data, &p); err != nil {
+		return err
 	}
-	return json.Marshal(plain{s.Name, s.Status, s.Error, float64(s.Duration.Microseconds()) / 1000})
+	*s = SourceStatus{Name: p.Name, Status: p.Status, Error: p.Error,
+		Duration: time.Duration(math.Round(p.Duration * float64(time.Millisecond)))}
+	return nil
+}
+
+type sourceStatusJSON struct {
+	Name     string  `json:"name"`
+	Status   string  `json:"status"`
+	Error    string  `json:"error,omitempty"`
+	Duration float64 `json:"durationMs"`
 }
 
 // Build assembles the report.

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -76,5 +77,27 @@ func TestBuildRanksAndSplits(t *testing.T) {
 	js, err := r.Sources[0].MarshalJSON()
 	if err != nil || !strings.Contains(string(js), `"durationMs":1.5`) {
 		t.Errorf("source json = %s, %v", js, err)
+	}
+}
+
+// A source status survives a JSON round trip (stored reports are JSON),
+// to the microsecond its JSON keeps.
+func TestSourceStatusJSONRoundTrip(t *testing.T) {
+	for _, in := range []SourceStatus{
+		{Name: "prometheus", Status: "failed", Error: "timed out after 2s", Duration: 10240 * time.Microsecond},
+		{Name: "kubernetes/pod", Status: "ok", Duration: 3*time.Second + 1*time.Microsecond},
+		{Name: "playbooks", Status: "skipped"},
+	} {
+		data, err := json.Marshal(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out SourceStatus
+		if err := json.Unmarshal(data, &out); err != nil {
+			t.Fatalf("%s: %v", data, err)
+		}
+		if out != in {
+			t.Errorf("round trip of %s: got %+v, want %+v", data, out, in)
+		}
 	}
 }

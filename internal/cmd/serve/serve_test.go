@@ -741,3 +741,68 @@ func TestIncompleteAlert(t *testing.T) {
 		}
 	}
 }
+
+// TestRestartRemembers: with the SQLite store on disk, a restarted bot
+// still knows what it did: Slack's redelivery of an answered alert gets no
+// second reply, a second alert for the workload links the first thread,
+// the old report's buttons work, and the RESOLVED lands in the alert's
+// remembered thread.
+func TestRestartRemembers(t *testing.T) {
+	srv := newServer(t)
+	db := filepath.Join(t.TempDir(), "state", "oombot.db")
+	storeYAML := fmt.Sprintf("store: {driver: sqlite, path: %q}\n", db)
+	first := startBot(t, srv, botOpts{store: storeYAML})
+
+	alert := srv.AddMessage(alertsChannel, fixture(t, "datadog-triggered-oom"))
+	payload := srv.EventCallback(srv.MessageEvent(alert))
+	if _, err := srv.Push(slackserver.EventsAPI, payload); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, srv, "first report", func(s *slackserver.Server) bool { return len(replies(s, alertsChannel, alert.TS)) == 1 })
+	rep := replies(srv, alertsChannel, alert.TS)[0]
+	first.shutdown(t)
+	if _, err := os.Stat(db); err != nil {
+		t.Fatalf("the store file: %v", err)
+	}
+
+	startBot(t, srv, botOpts{store: storeYAML})
+	id, err := srv.PushEnvelope(slackserver.Envelope{Type: slackserver.EventsAPI, Payload: payload, RetryAttempt: 1, RetryReason: "timeout"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.WaitAck(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	second, _, err := srv.PushMessage(alertsChannel, fixture(t, "datadog-triggered-oom"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, srv, "duplicate notice after restart", func(s *slackserver.Server) bool { return len(replies(s, alertsChannel, second.TS)) == 1 })
+	if dup := replies(srv, alertsChannel, second.TS)[0]; !strings.Contains(dup.Text, "Already triaged") {
+		t.Errorf("after a restart the workload claim is forgotten: %q", dup.Text)
+	}
+	if n := len(replies(srv, alertsChannel, alert.TS)); n != 1 {
+		t.Errorf("the redelivered alert got %d replies after a restart, want the 1 from before", n)
+	}
+
+	// The report's "Show raw evidence" button still finds its triage.
+	p := srv.BlockActionsPayload(slackserver.BlockAction{ActionID: "oom_raw_evidence", Value: triageID(t, rep), ChannelID: alertsChannel, MessageTS: rep.TS, UserID: "U1"})
+	if _, err := srv.Push(slackserver.Interactive, p); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, srv, "evidence snippet from before the restart", func(s *slackserver.Server) bool { return len(filesIn(s, alertsChannel, alert.TS)) >= 2 })
+
+	if _, _, err := srv.PushMessage(alertsChannel, fixture(t, "datadog-recovered")); err != nil {
+		t.Fatal(err)
+	}
+	// The alert's thread is remembered by fingerprint across the restart;
+	// the latest firing (the duplicate's message) holds it.
+	waitFor(t, srv, "resolved note in the alert's remembered thread", func(s *slackserver.Server) bool {
+		for _, m := range replies(s, alertsChannel, second.TS) {
+			if strings.Contains(m.Text, "Resolved") {
+				return true
+			}
+		}
+		return false
+	})
+}
