@@ -6,8 +6,8 @@ package report
 
 import (
 	"encoding/json"
-	"math"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"time"
