@@ -66,7 +66,7 @@ func TestFaults(t *testing.T) {
 		took := time.Since(start)
 		t.Log(sourcesLine(th.reports[0]))
 		rep := reportText(th.reports[0])
-		assertContains(t, "report", rep, ":x: kubernetes/logs *failed*", "timed out after 3s",
+		assertContains(t, "report", rep, ":x: kubernetes/logs *failed*", "timed out after 3s", "kubelet",
 			"prometheus ok", "kubernetes/events ok", "OOMKilled", "137")
 		assertChart(t, th, inc.Pod)
 		assertOneReport(t, srv, inc.Pod)

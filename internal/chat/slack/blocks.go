@@ -52,7 +52,7 @@ const (
 	blkMaxConsidered    = 3
 	blkMaxMatchBlocks   = 2
 	blkMaxNextStepBlock = 3
-	blkMaxErrorRunes    = 120
+	blkMaxErrorRunes    = 240 // room for "RBAC does not allow get pods/log in namespace …" and the kubelet hint
 	blkMaxVerdictRunes  = 500
 )
 

@@ -261,7 +261,14 @@ func (s *Source) Logs(ctx context.Context, namespace, pod, container string, pre
 	})
 	rc, err := req.Stream(ctx)
 	if err != nil {
-		return nil, classify("get logs", "get", "pods/log", namespace, err)
+		e := classify("get logs", "get", "pods/log", namespace, err)
+		if ke := (*Error)(nil); errors.As(e, &ke) && ke.Unreachable && errors.Is(err, context.DeadlineExceeded) {
+			// The API server proxies logs from the node's kubelet: a
+			// timeout here is as likely a kubelet (or a node) that does not
+			// answer as an API server that does not.
+			ke.Unreachable, ke.ViaKubelet = false, true
+		}
+		return nil, e
 	}
 	return rc, nil
 }
@@ -273,7 +280,10 @@ type Error struct {
 	Forbidden   string
 	NotFound    bool
 	Unreachable bool
-	Err         error
+	// ViaKubelet marks a log read that timed out: logs come from the
+	// node's kubelet through the API server, and either may be silent.
+	ViaKubelet bool
+	Err        error
 }
 
 func (e *Error) Error() string {
@@ -284,6 +294,8 @@ func (e *Error) Error() string {
 		return fmt.Sprintf("%s: forbidden: RBAC does not allow %s (%v)", e.Op, e.Forbidden, e.Err)
 	case e.Unreachable:
 		return fmt.Sprintf("%s: Kubernetes API unreachable: %v", e.Op, e.Err)
+	case e.ViaKubelet:
+		return fmt.Sprintf("%s: no answer from the node's kubelet (logs are proxied through the API server; check the node): %v", e.Op, e.Err)
 	}
 	return fmt.Sprintf("%s: %v", e.Op, e.Err)
 }

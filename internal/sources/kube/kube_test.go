@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +16,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/rest"
 	k8stesting "k8s.io/client-go/testing"
 )
 
@@ -179,6 +183,41 @@ func TestOwnerWorkload(t *testing.T) {
 		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{OwnerReferences: []metav1.OwnerReference{{Kind: c.kind, Name: c.name}}}}
 		if got := OwnerWorkload(p); got != c.want {
 			t.Errorf("%s/%s: %q, want %q", c.kind, c.name, got, c.want)
+		}
+	}
+}
+
+// A log read that times out is blamed on the path through the kubelet,
+// not on an unreachable API server: the API server answered everything
+// else, and it proxies logs from the node.
+func TestLogTimeoutNamesKubelet(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/log") {
+			select { // a kubelet that never answers, behind the log proxy
+			case <-release:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer srv.Close()
+	defer close(release)
+	cs, err := kubernetes.NewForConfig(&rest.Config{Host: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err = New(cs, Options{}).Logs(ctx, "shop", "p", "app", true)
+	var ke *Error
+	if !errors.As(err, &ke) || !ke.ViaKubelet || ke.Unreachable {
+		t.Fatalf("err = %#v", err)
+	}
+	for _, want := range []string{"get logs", "no answer from the node's kubelet"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%q lacks %q", err, want)
 		}
 	}
 }
