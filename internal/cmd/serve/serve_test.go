@@ -287,13 +287,7 @@ func TestRedeliveryDuplicateAndResolved(t *testing.T) {
 	}
 	waitFor(t, srv, "first report", func(s *slackserver.Server) bool { return len(replies(s, alertsChannel, first.TS)) == 1 })
 	// Slack redelivers the same event (as after a missed ack).
-	id, err := srv.PushEnvelope(slackserver.Envelope{Type: slackserver.EventsAPI, Payload: payload, RetryAttempt: 1, RetryReason: "timeout"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := srv.WaitAck(context.Background(), id); err != nil {
-		t.Fatal(err)
-	}
+	redeliver(t, srv, payload)
 
 	// The same monitor fires again for the same workload: a new message.
 	second, _, err := srv.PushMessage(alertsChannel, fixture(t, "datadog-triggered-oom"))
@@ -742,6 +736,19 @@ func TestIncompleteAlert(t *testing.T) {
 	}
 }
 
+// redeliver pushes an event again as Slack does after a missed ack
+// (retry_attempt 1) and waits until the bot has acknowledged it.
+func redeliver(t *testing.T, srv *slackserver.Server, payload map[string]any) {
+	t.Helper()
+	id, err := srv.PushEnvelope(slackserver.Envelope{Type: slackserver.EventsAPI, Payload: payload, RetryAttempt: 1, RetryReason: "timeout"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.WaitAck(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestRestartRemembers: with the SQLite store on disk, a restarted bot
 // still knows what it did: Slack's redelivery of an answered alert gets no
 // second reply, a second alert for the workload links the first thread,
@@ -766,13 +773,7 @@ func TestRestartRemembers(t *testing.T) {
 	}
 
 	startBot(t, srv, botOpts{store: storeYAML})
-	id, err := srv.PushEnvelope(slackserver.Envelope{Type: slackserver.EventsAPI, Payload: payload, RetryAttempt: 1, RetryReason: "timeout"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := srv.WaitAck(context.Background(), id); err != nil {
-		t.Fatal(err)
-	}
+	redeliver(t, srv, payload)
 	second, _, err := srv.PushMessage(alertsChannel, fixture(t, "datadog-triggered-oom"))
 	if err != nil {
 		t.Fatal(err)
