@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -118,4 +119,31 @@ func (a *AM) Post(ctx context.Context, alerts ...Alert) error {
 		return fmt.Errorf("post alerts to %s: %s: %s", a.URL, resp.Status, msg)
 	}
 	return nil
+}
+
+// WebhookConfig is an alertmanager.yml that sends every alert at once
+// (no group wait, 1 s group interval, resolutions included) to one
+// receiver with a webhook per URL, each authenticated with the bearer
+// secret: the routing the webhook tests share.
+func WebhookConfig(secret string, urls ...string) string {
+	var b strings.Builder
+	b.WriteString(`route:
+  receiver: oombot
+  group_by: [alertname, namespace, pod]
+  group_wait: 0s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: oombot
+    webhook_configs:
+`)
+	for _, u := range urls {
+		fmt.Fprintf(&b, `      - url: %s
+        send_resolved: true
+        http_config:
+          authorization:
+            credentials: %s
+`, u, secret)
+	}
+	return b.String()
 }

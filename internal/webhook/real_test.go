@@ -27,22 +27,7 @@ func TestRealAlertmanager(t *testing.T) {
 	// Alertmanager is gone (cleanups run last-in first-out).
 	t.Cleanup(srv.Close)
 
-	am := realserver.Alertmanager(t, realserver.AMOptions{Config: `
-route:
-  receiver: oombot
-  group_by: [alertname, namespace, pod]
-  group_wait: 0s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: oombot
-    webhook_configs:
-      - url: ` + srv.URL + `/webhooks/alertmanager
-        send_resolved: true
-        http_config:
-          authorization:
-            credentials: ` + secret + `
-`})
+	am := realserver.Alertmanager(t, realserver.AMOptions{Config: realserver.WebhookConfig(secret, srv.URL+"/webhooks/alertmanager")})
 	labels := map[string]string{"alertname": "KubePodOOMKilled", "namespace": "edge", "pod": "api-gateway-6bqn5pfqmq-br6bl",
 		"container": "gateway", "reason": "OOMKilled", "severity": "critical"}
 	startsAt := time.Now().Add(-time.Minute).Truncate(time.Second)

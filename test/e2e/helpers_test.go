@@ -192,26 +192,11 @@ func (b *runningBot) user() string { return harness.ServiceAccountUser(b.namespa
 // Service endpoint being the same Service in production).
 func alertmanager(t *testing.T, bots ...*runningBot) *realserver.AM {
 	t.Helper()
-	var recv strings.Builder
+	var urls []string
 	for _, b := range bots {
-		fmt.Fprintf(&recv, `      - url: http://%s/webhooks/alertmanager
-        send_resolved: true
-        http_config:
-          authorization:
-            credentials: %s
-`, b.Addr, webhookSecret)
+		urls = append(urls, "http://"+b.Addr+"/webhooks/alertmanager")
 	}
-	return realserver.Alertmanager(t, realserver.AMOptions{Config: `
-route:
-  receiver: oombot
-  group_by: [alertname, namespace, pod]
-  group_wait: 0s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: oombot
-    webhook_configs:
-` + recv.String()})
+	return realserver.Alertmanager(t, realserver.AMOptions{Config: realserver.WebhookConfig(webhookSecret, urls...)})
 }
 
 // fire posts the incident's alert to Alertmanager, fired a minute ago.

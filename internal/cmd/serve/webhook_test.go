@@ -31,22 +31,7 @@ func TestAlertmanagerWebhookToSlack(t *testing.T) {
 		t.Errorf("unauthenticated webhook: %d", resp.StatusCode)
 	}
 
-	am := realserver.Alertmanager(t, realserver.AMOptions{Config: `
-route:
-  receiver: oombot
-  group_by: [alertname, namespace, pod]
-  group_wait: 0s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: oombot
-    webhook_configs:
-      - url: http://` + b.addr + PathAlertmanager + `
-        send_resolved: true
-        http_config:
-          authorization:
-            credentials: ` + secret + `
-`})
+	am := realserver.Alertmanager(t, realserver.AMOptions{Config: realserver.WebhookConfig(secret, "http://"+b.addr+PathAlertmanager)})
 	labels := map[string]string{"alertname": "KubePodOOMKilled", "namespace": bundleNS, "pod": bundlePod,
 		"container": "gateway", "reason": "OOMKilled", "severity": "critical"}
 	startsAt := time.Now().Add(-time.Minute).Truncate(time.Second)
