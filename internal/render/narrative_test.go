@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/oombot/oombot/internal/goldentest"
 	"github.com/oombot/oombot/internal/narrative"
 )
 
@@ -44,7 +44,7 @@ func TestNarrativeText(t *testing.T) {
 			if err := Narrative(&b, tc.n); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, filepath.Join("testdata", tc.name+".golden"), b.Bytes())
+			goldentest.Bytes(t, filepath.Join("testdata", tc.name+".golden"), b.Bytes(), *update)
 			for _, l := range strings.Split(b.String(), "\n") {
 				if len([]rune(l)) > 100 {
 					t.Errorf("line over 100 columns: %q", l)
@@ -55,22 +55,6 @@ func TestNarrativeText(t *testing.T) {
 	var b bytes.Buffer
 	if err := Narrative(&b, nil); err != nil || b.Len() != 0 {
 		t.Errorf("nil narrative printed %q, %v", b.String(), err)
-	}
-}
-
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }
 

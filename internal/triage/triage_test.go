@@ -17,6 +17,7 @@ import (
 	"github.com/oombot/oombot/internal/bundletest"
 	"github.com/oombot/oombot/internal/cmd/factory"
 	"github.com/oombot/oombot/internal/evidence"
+	"github.com/oombot/oombot/internal/goldentest"
 	"github.com/oombot/oombot/internal/render"
 	"github.com/oombot/oombot/internal/report"
 	"github.com/oombot/oombot/internal/sources/prometheus"
@@ -134,8 +135,8 @@ func TestGolden(t *testing.T) {
 			if err := render.JSON(&js, rep); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, filepath.Join("testdata/golden", name+".txt"), txt.Bytes())
-			golden(t, filepath.Join("testdata/golden", name+".json"), js.Bytes())
+			goldentest.Bytes(t, filepath.Join("testdata/golden", name+".txt"), txt.Bytes(), *update)
+			goldentest.Bytes(t, filepath.Join("testdata/golden", name+".json"), js.Bytes(), *update)
 
 			var decoded map[string]any
 			if err := json.Unmarshal(js.Bytes(), &decoded); err != nil {
@@ -147,23 +148,6 @@ func TestGolden(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (run go test ./internal/triage -run Golden -update after an intended change)\n--- got ---\n%s", path, got)
 	}
 }
 

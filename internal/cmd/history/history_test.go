@@ -17,6 +17,7 @@ import (
 	"github.com/oombot/oombot/internal/cmd/factory"
 	"github.com/oombot/oombot/internal/config"
 	"github.com/oombot/oombot/internal/evidence"
+	"github.com/oombot/oombot/internal/goldentest"
 	"github.com/oombot/oombot/internal/realserver"
 	"github.com/oombot/oombot/internal/report"
 	"github.com/oombot/oombot/internal/store"
@@ -127,7 +128,7 @@ func runGolden(t *testing.T, cfg string, getenv func(string) string) {
 			if err := run(context.Background(), factory.IOStreams{Out: &out, Err: &errOut}, args, getenv, now); err != nil {
 				t.Fatalf("bot history %s: %v", strings.Join(c.args, " "), err)
 			}
-			golden(t, filepath.Join("testdata", c.golden), out.Bytes())
+			goldentest.Bytes(t, filepath.Join("testdata", c.golden), out.Bytes(), *update)
 		})
 	}
 }
@@ -213,22 +214,5 @@ func TestClip(t *testing.T) {
 		if got := clip(c.in, c.n); got != c.want {
 			t.Errorf("clip(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
 		}
-	}
-}
-
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s:\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }
