@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -257,15 +256,7 @@ func TestHACrashTakeoverMidStorm(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes the production lease timings (about 20 s)")
 	}
-	hang := make(chan struct{})
-	prom := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-hang:
-		case <-r.Context().Done():
-		}
-	}))
-	defer prom.Close()
-	defer close(hang)
+	prom := hangingServer(t)
 	pg := realserver.Postgres(t)
 	srv := newServer(t)
 	lease := leasetest.NewClientset()

@@ -517,18 +517,25 @@ func TestRateLimitStorm(t *testing.T) {
 	}
 }
 
-// TestSourceTimeout: a Prometheus that never answers is reported as timed
-// out in the report's sources line; the report still comes, in time.
-func TestSourceTimeout(t *testing.T) {
+// hangingServer accepts requests and never answers them (until the
+// client gives up): a source that hangs.
+func hangingServer(t *testing.T) *httptest.Server {
+	t.Helper()
 	hang := make(chan struct{})
-	prom := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-hang:
 		case <-r.Context().Done():
 		}
 	}))
-	defer prom.Close()
-	defer close(hang)
+	t.Cleanup(func() { close(hang); srv.Close() })
+	return srv
+}
+
+// TestSourceTimeout: a Prometheus that never answers is reported as timed
+// out in the report's sources line; the report still comes, in time.
+func TestSourceTimeout(t *testing.T) {
+	prom := hangingServer(t)
 	srv := newServer(t)
 	startBot(t, srv, botOpts{cluster: fmt.Sprintf("  - name: prod-eu-1\n    bundle: %s\n    prometheus: %s\n",
 		filepath.Join(repoRoot(t), "examples/incidents/image-decode-bomb"), prom.URL)})
