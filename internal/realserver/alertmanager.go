@@ -24,14 +24,14 @@ type AMOptions struct {
 type AM struct {
 	// URL is the base URL (http://127.0.0.1:PORT).
 	URL string
-	p   *process
+	p   *Process
 }
 
 // Stop kills the server and waits for it; t.Cleanup calls it too.
-func (a *AM) Stop() { a.p.kill() }
+func (a *AM) Stop() { a.p.Kill() }
 
 // Output is what the server has printed so far.
-func (a *AM) Output() string { return a.p.out.String() }
+func (a *AM) Output() string { return a.p.Output() }
 
 // Alertmanager starts Alertmanager with o.Config. Clustering is off
 // (--cluster.listen-address= empty): otherwise it binds 0.0.0.0:9094, which

@@ -36,7 +36,7 @@ type PG struct {
 	// every page to the WAL (PostgreSQL 15+): twice as fast here.
 	createSuffix string
 
-	proc *process
+	proc *Process
 	// pgid is the server's process group: the postmaster and its backends.
 	pgid int
 	dir  string
@@ -96,32 +96,27 @@ func Postgres(t testing.TB) *PG {
 	for attempt := 0; attempt < 3; attempt++ {
 		addr := FreeAddr(t)
 		_, port, _ := strings.Cut(addr, ":")
-		proc := &process{name: "postgres", out: &Output{}, done: make(chan struct{})}
-		proc.cmd = exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-p", port, "-k", sock,
+		cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-p", port, "-k", sock,
 			"-c", "listen_addresses=127.0.0.1",
 			// A test database need not survive a crash.
 			"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
 			"-c", "shared_buffers=32MB", "-c", "max_connections=200")
-		proc.cmd.Stdout, proc.cmd.Stderr = proc.out, proc.out
 		// Its own process group, so a postmaster that ignores the fast
 		// shutdown can be killed together with its backends.
-		proc.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Setpgid: true}
-		if err := proc.cmd.Start(); err != nil {
-			t.Fatalf("postgres: start: %v", err)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Setpgid: true}
+		proc, err := StartProcess("postgres", cmd, nil)
+		if err != nil {
+			t.Fatal(err)
 		}
-		go func() {
-			proc.waitErr = proc.cmd.Wait()
-			close(proc.done)
-		}()
-		p.proc, p.pgid, p.Addr = proc, proc.cmd.Process.Pid, addr
+		p.proc, p.pgid, p.Addr = proc, proc.Pid(), addr
 		t.Cleanup(func() {
 			p.stop(proc)
 			if t.Failed() {
-				t.Logf("postgres output:\n%s", proc.out.String())
+				t.Logf("postgres output:\n%s", proc.Output())
 			}
 		})
 		admin := "postgres://postgres@" + addr + "/postgres?sslmode=disable&connect_timeout=2"
-		err := pgReady(proc, admin)
+		err = pgReady(proc, admin)
 		if err == nil {
 			v, err := pgInt(admin, "SELECT current_setting('server_version_num')::int")
 			if err != nil {
@@ -164,21 +159,13 @@ func (p *PG) NewDatabase(t testing.TB) string {
 // disconnect clients, checkpoint, exit) and waits; SIGTERM would wait for
 // every client to disconnect, which a leaking test never does. When that
 // does not end it, the whole process group is killed.
-func (p *PG) stop(proc *process) {
-	proc.stop.Do(func() {
-		_ = proc.cmd.Process.Signal(syscall.SIGINT)
-		select {
-		case <-proc.done:
-		case <-time.After(pgStopTimeout):
-			_ = syscall.Kill(-proc.cmd.Process.Pid, syscall.SIGKILL)
-			<-proc.done
-		}
-	})
+func (p *PG) stop(proc *Process) {
+	proc.Shutdown(syscall.SIGINT, pgStopTimeout, func() { _ = syscall.Kill(-proc.Pid(), syscall.SIGKILL) })
 }
 
 // pgReady polls until the server accepts a connection, exits or
 // startTimeout passes.
-func pgReady(p *process, dsn string) error {
+func pgReady(p *Process, dsn string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	tick := time.NewTicker(50 * time.Millisecond)
@@ -189,8 +176,8 @@ func pgReady(p *process, dsn string) error {
 			return c.Close(ctx)
 		}
 		select {
-		case <-p.done:
-			return fmt.Errorf("exited before it was ready: %v", p.waitErr)
+		case <-p.Done():
+			return fmt.Errorf("exited before it was ready: %v", p.Err())
 		case <-ctx.Done():
 			return fmt.Errorf("not ready after %s: %w (last: %v)", startTimeout, ctx.Err(), err)
 		case <-tick.C:

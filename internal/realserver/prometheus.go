@@ -35,16 +35,16 @@ type Prom struct {
 	URL string
 	// Dir is the TSDB directory.
 	Dir string
-	p   *process
+	p   *Process
 }
 
 // Stop kills the server and waits for it to exit, so a test can see how a
 // client reports an unreachable Prometheus. It is safe to call more than
 // once; t.Cleanup calls it too.
-func (p *Prom) Stop() { p.p.kill() }
+func (p *Prom) Stop() { p.p.Kill() }
 
 // Output is what the server has printed so far.
-func (p *Prom) Output() string { return p.p.out.String() }
+func (p *Prom) Output() string { return p.p.Output() }
 
 // promConfig has no scrape jobs: the only data is what was backfilled, and
 // a scrape of Prometheus itself would add series tests do not expect.

@@ -57,17 +57,6 @@ func Require(t testing.TB, binary string, alternatives ...string) string {
 	return ""
 }
 
-// process is a running server.
-type process struct {
-	name string
-	cmd  *exec.Cmd
-	out  *Output
-	// done is closed when the process has exited and waitErr is set.
-	done    chan struct{}
-	waitErr error
-	stop    sync.Once
-}
-
 // Output collects a server process's output; exec copies into it from its
 // own goroutines while the test may read it. Other test harnesses that
 // start servers (Loki) use it too.
@@ -107,35 +96,28 @@ func FreeAddr(t testing.TB) string {
 // start runs path with the arguments args(addr) returns, for a fresh free
 // address each attempt, and waits until GET base/-/ready answers 200. It
 // registers the process's termination with t.Cleanup.
-func start(t testing.TB, name, path string, args func(addr string) []string) (*process, string) {
+func start(t testing.TB, name, path string, args func(addr string) []string) (*Process, string) {
 	t.Helper()
 	var lastOut string
 	for attempt := 0; attempt < 3; attempt++ {
 		addr := FreeAddr(t)
-		p := &process{name: name, out: &Output{}, done: make(chan struct{})}
-		p.cmd = exec.Command(path, args(addr)...)
-		p.cmd.Stdout = p.out
-		p.cmd.Stderr = p.out
-		if err := p.cmd.Start(); err != nil {
-			t.Fatalf("start %s (%s): %v", name, path, err)
+		p, err := StartProcess(name, exec.Command(path, args(addr)...), nil)
+		if err != nil {
+			t.Fatal(err)
 		}
-		go func() {
-			p.waitErr = p.cmd.Wait()
-			close(p.done)
-		}()
 		t.Cleanup(func() {
-			p.kill()
+			p.Kill()
 			if t.Failed() {
-				t.Logf("%s output:\n%s", p.name, p.out.String())
+				t.Logf("%s output:\n%s", p.Name, p.Output())
 			}
 		})
 		base := "http://" + addr
-		err := waitReady(p, base+"/-/ready")
+		err = waitReady(p, base+"/-/ready")
 		if err == nil {
 			return p, base
 		}
-		p.kill()
-		lastOut = p.out.String()
+		p.Kill()
+		lastOut = p.Output()
 		if !strings.Contains(lastOut, "address already in use") {
 			t.Fatalf("%s did not become ready: %v\noutput:\n%s", name, err, lastOut)
 		}
@@ -146,7 +128,7 @@ func start(t testing.TB, name, path string, args func(addr string) []string) (*p
 
 // waitReady polls url until it answers 200, the process exits or
 // startTimeout passes.
-func waitReady(p *process, url string) error {
+func waitReady(p *Process, url string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	client := &http.Client{Timeout: time.Second}
@@ -164,23 +146,13 @@ func waitReady(p *process, url string) error {
 			}
 		}
 		select {
-		case <-p.done:
-			return fmt.Errorf("exited before it was ready: %v", p.waitErr)
+		case <-p.Done():
+			return fmt.Errorf("exited before it was ready: %v", p.Err())
 		case <-ctx.Done():
 			return fmt.Errorf("not ready after %s: %w", startTimeout, ctx.Err())
 		case <-tick.C:
 		}
 	}
-}
-
-// kill stops the process and waits for it, once.
-func (p *process) kill() {
-	p.stop.Do(func() {
-		// Kill fails only when the process has already exited, and then
-		// done is (or is about to be) closed.
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	})
 }
 
 // writeFile writes data to path or fails the test.

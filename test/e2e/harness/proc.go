@@ -1,18 +1,14 @@
 package harness
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/oombot/oombot/internal/realserver"
@@ -67,104 +63,22 @@ const (
 	HintKustomize     = "set OOMBOT_KUSTOMIZE_BIN=$(scripts/tool.sh kustomize)"
 )
 
-// Process is a server process started by the harness.
-type Process struct {
-	Name string
-	cmd  *exec.Cmd
-	out  *realserver.Output
-	done chan struct{}
-	err  error
-	stop sync.Once
-}
+// Process is a server process started by the harness (the same type the
+// product's realserver package starts Prometheus and PostgreSQL with).
+type Process = realserver.Process
 
 // StartProcess starts path with args and env (nil: the harness's own
-// environment). Output goes to an in-memory buffer (Output).
+// environment). Its output is kept in memory (Output).
 func StartProcess(name, path string, args, env []string) (*Process, error) {
 	return startProcess(name, path, args, env, nil)
 }
 
 // startProcess is StartProcess calling onLine, when set, with every
-// complete line of output (stdout and stderr each line-buffered).
+// complete line of output.
 func startProcess(name, path string, args, env []string, onLine func(string)) (*Process, error) {
-	p := &Process{Name: name, out: &realserver.Output{}, done: make(chan struct{})}
-	p.cmd = exec.Command(path, args...)
-	p.cmd.Env = env
-	p.cmd.Stdout, p.cmd.Stderr = io.Writer(p.out), io.Writer(p.out)
-	if onLine != nil {
-		p.cmd.Stdout = io.MultiWriter(p.out, &lineWriter{fn: onLine})
-		p.cmd.Stderr = io.MultiWriter(p.out, &lineWriter{fn: onLine})
-	}
-	if err := p.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s (%s): %w", name, path, err)
-	}
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	return p, nil
-}
-
-// Output is everything the process printed so far.
-func (p *Process) Output() string { return p.out.String() }
-
-// Done is closed when the process has exited.
-func (p *Process) Done() <-chan struct{} { return p.done }
-
-// Err is the process's exit error once Done is closed.
-func (p *Process) Err() error {
-	select {
-	case <-p.done:
-		return p.err
-	default:
-		return nil
-	}
-}
-
-// Pid is the process id.
-func (p *Process) Pid() int { return p.cmd.Process.Pid }
-
-// Stop sends SIGTERM, waits up to grace for the process to exit, then
-// kills it, and waits. It is safe to call more than once.
-func (p *Process) Stop(grace time.Duration) {
-	p.stop.Do(func() {
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-			return
-		case <-time.After(grace):
-		}
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	})
-}
-
-// Kill kills the process at once (SIGKILL: no shutdown hooks run, as when
-// a node dies) and waits for it. It is safe to call more than once.
-func (p *Process) Kill() {
-	p.stop.Do(func() {
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	})
-}
-
-// lineWriter calls fn with each complete line written to it. exec copies
-// a pipe from one goroutine, so it needs no lock.
-type lineWriter struct {
-	buf []byte
-	fn  func(string)
-}
-
-func (w *lineWriter) Write(p []byte) (int, error) {
-	w.buf = append(w.buf, p...)
-	for {
-		i := bytes.IndexByte(w.buf, '\n')
-		if i < 0 {
-			break
-		}
-		w.fn(string(w.buf[:i]))
-		w.buf = w.buf[i+1:]
-	}
-	return len(p), nil
+	cmd := exec.Command(path, args...)
+	cmd.Env = env
+	return realserver.StartProcess(name, cmd, onLine)
 }
 
 // freeAddr reserves a loopback port by listening on port 0 and releasing

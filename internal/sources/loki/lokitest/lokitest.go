@@ -28,7 +28,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -197,7 +196,7 @@ analytics:
 type Server struct {
 	// URL is the HTTP base URL (http://127.0.0.1:PORT).
 	URL string
-	p   *process
+	p   *realserver.Process
 }
 
 // Start starts Loki and waits until /ready answers 200.
@@ -212,31 +211,27 @@ func Start(t testing.TB) *Server {
 		if err := os.WriteFile(cfg, []byte(fmt.Sprintf(config, httpPort, grpcPort, filepath.Join(dir, "data"))), 0o600); err != nil {
 			t.Fatalf("write Loki config: %v", err)
 		}
-		p := &process{out: &realserver.Output{}, done: make(chan struct{})}
-		p.cmd = exec.Command(bin, "-config.file="+cfg, "-target=all")
-		p.cmd.Dir = dir
-		p.cmd.Stdout = p.out
-		p.cmd.Stderr = p.out
-		if err := p.cmd.Start(); err != nil {
-			t.Fatalf("start Loki (%s): %v", bin, err)
+		cmd := exec.Command(bin, "-config.file="+cfg, "-target=all")
+		cmd.Dir = dir
+		// Killed, not stopped: the test's data is thrown away with its
+		// directory, so there is nothing to flush.
+		p, err := realserver.StartProcess("Loki", cmd, nil)
+		if err != nil {
+			t.Fatal(err)
 		}
-		go func() {
-			p.waitErr = p.cmd.Wait()
-			close(p.done)
-		}()
 		t.Cleanup(func() {
-			p.kill()
+			p.Kill()
 			if t.Failed() {
-				t.Logf("Loki output:\n%s", p.out.String())
+				t.Logf("Loki output:\n%s", p.Output())
 			}
 		})
 		base := "http://127.0.0.1:" + strconv.Itoa(httpPort)
-		err := waitReady(p, base+"/ready")
+		err = waitReady(p, base+"/ready")
 		if err == nil {
 			return &Server{URL: base, p: p}
 		}
-		p.kill()
-		lastOut = p.out.String()
+		p.Kill()
+		lastOut = p.Output()
 		if !strings.Contains(lastOut, "address already in use") {
 			t.Fatalf("Loki did not become ready: %v\noutput:\n%s", err, lastOut)
 		}
@@ -246,10 +241,10 @@ func Start(t testing.TB) *Server {
 }
 
 // Stop kills Loki and waits for it; t.Cleanup calls it too.
-func (s *Server) Stop() { s.p.kill() }
+func (s *Server) Stop() { s.p.Kill() }
 
 // Output is what Loki has printed so far.
-func (s *Server) Output() string { return s.p.out.String() }
+func (s *Server) Output() string { return s.p.Output() }
 
 // Stream is one stream to push: its labels and entries.
 type Stream struct {
@@ -314,27 +309,6 @@ func PushBody(streams ...Stream) ([]byte, error) {
 	return json.Marshal(out)
 }
 
-// process is the running Loki.
-type process struct {
-	cmd *exec.Cmd
-	out *realserver.Output
-	// done is closed when the process has exited and waitErr is set.
-	done    chan struct{}
-	waitErr error
-	stop    sync.Once
-}
-
-// kill stops the process and waits for it, once. SIGKILL: the test's data
-// is thrown away with its directory, so there is nothing to flush.
-func (p *process) kill() {
-	p.stop.Do(func() {
-		// Kill fails only when the process has already exited, and then
-		// done is (or is about to be) closed.
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	})
-}
-
 // freePort reserves a loopback port (see realserver.FreeAddr); another
 // process may take it before Loki binds, and Start retries then.
 func freePort(t testing.TB) int {
@@ -359,7 +333,7 @@ func noKeepAlive(timeout time.Duration) *http.Client {
 // waitReady polls url until it answers 200, the process exits or
 // startTimeout passes. Loki answers 503 until its ring and query workers
 // are up.
-func waitReady(p *process, url string) error {
+func waitReady(p *realserver.Process, url string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	client := noKeepAlive(2 * time.Second)
@@ -380,8 +354,8 @@ func waitReady(p *process, url string) error {
 			last = fmt.Sprintf("%s: %s", resp.Status, strings.TrimSpace(string(body)))
 		}
 		select {
-		case <-p.done:
-			return fmt.Errorf("exited before it was ready: %v", p.waitErr)
+		case <-p.Done():
+			return fmt.Errorf("exited before it was ready: %v", p.Err())
 		case <-ctx.Done():
 			return fmt.Errorf("not ready after %s (last: %s): %w", startTimeout, last, ctx.Err())
 		case <-tick.C:
